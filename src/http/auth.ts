@@ -1,0 +1,21 @@
+/** Who is calling: reads the Bearer token; a token that is present but not valid is a 401. */
+import type { Request } from 'express';
+import { unauthenticated } from './errors.ts';
+
+export type Role = 'customer' | 'admin';
+export interface AuthUser {
+  id: string;
+  role: Role;
+}
+
+export function createAuthenticate(verify: (token: string) => Promise<AuthUser | undefined>) {
+  return async (req: Request): Promise<AuthUser | undefined> => {
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') return undefined;
+    const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(header);
+    if (match?.[1] === undefined) throw unauthenticated('The Authorization header must be "Bearer <accessToken>".');
+    const user = await verify(match[1]);
+    if (user === undefined) throw unauthenticated('The access token is invalid or has expired.');
+    return user;
+  };
+}

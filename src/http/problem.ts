@@ -1,0 +1,88 @@
+/** The one error handler: typed errors, body-parser errors and SQLSTATEs to problem+json. */
+import type { ErrorRequestHandler, Response } from 'express';
+import { isPgError } from '../db/pool.ts';
+import { AppError, malformedJson, payloadTooLarge, serviceUnavailable, unsupportedMediaType, validationFailed } from './errors.ts';
+
+const kebab = (code: string) => code.toLowerCase().replaceAll('_', '-');
+
+export function sendProblem(res: Response, err: AppError): void {
+  for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+  res
+    .status(err.status)
+    .type('application/problem+json')
+    .json({
+      type: `https://marquee.dev/problems/${kebab(err.code)}`,
+      title: err.title,
+      status: err.status,
+      detail: err.message,
+      code: err.code,
+      ...err.extra,
+    });
+}
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** Connection-level failures: the database is down, restarting, or our connection was killed. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
+/** Lock, statement or serialization trouble: safe to retry a moment later. */
+const RETRY_SQLSTATES = new Set(['40001', '40P01', '55P03', '57014']);
+
+export function toAppError(err: unknown, bodyLimit: string): AppError | undefined {
+  if (err instanceof AppError) return err;
+  const bp = err as BodyParserError;
+  if (bp instanceof Error && typeof bp.type === 'string') {
+    switch (bp.type) {
+      case 'entity.parse.failed':
+        return malformedJson();
+      case 'entity.too.large':
+        return payloadTooLarge(bodyLimit);
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return unsupportedMediaType();
+      case 'request.aborted':
+        return malformedJson('The request body was cut short.');
+      default:
+        if (typeof bp.status === 'number' && bp.status >= 400 && bp.status < 500) return malformedJson(bp.message);
+    }
+  }
+  if (isPgError(err)) {
+    const code = err.code ?? '';
+    if (UNAVAILABLE_SQLSTATES.has(code) || RETRY_SQLSTATES.has(code)) return serviceUnavailable();
+    if (code === '22P02' || code === '22007' || code === '22008' || code === '22003' || code === '23514') {
+      // Input that slipped past validation and that the database refused: still the client's fault.
+      return validationFailed([{ path: '', message: 'A value is out of range or malformed.' }]);
+    }
+  }
+  if (err instanceof Error) {
+    const msg = err.message;
+    if (
+      /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|Client has encountered a connection error|the database system is (starting up|shutting down)|Cannot use a pool after calling end/i.test(
+        msg,
+      )
+    ) {
+      return serviceUnavailable();
+    }
+  }
+  return undefined;
+}
+
+export function errorHandler(bodyLimit: string): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const known = toAppError(err, bodyLimit);
+    if (known !== undefined) {
+      if (known.status >= 500) req.log.warn({ err }, 'request failed: %s', known.code);
+      sendProblem(res, known);
+      return;
+    }
+    req.log.error({ err }, 'unhandled error');
+    sendProblem(res, new AppError(500, 'INTERNAL', 'Internal server error', `Something went wrong on our side. Quote request id ${String(req.id)} when reporting it.`));
+  };
+}

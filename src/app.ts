@@ -89,12 +89,12 @@ export function createApp(deps: AppDeps) {
 
   const registry: RouteDoc[] = [];
   const api = express.Router();
-  api.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'], strict: true }));
+  api.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'], strict: false }));
   const ctx: RouteContext = {
     router: api,
     prefix: '/api/v1',
     registry,
-    authenticate: createAuthenticate(tokens.verifyAccess),
+    authenticate: createAuthenticate((token) => tokens.verifyAccess(token)),
   };
   authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute });
   app.use('/api/v1', api);
@@ -118,7 +118,24 @@ export function createApp(deps: AppDeps) {
   });
   app.use(errorHandler(config.bodyLimit));
 
-  return { app, services: { auth, tokens }, metrics, openapi };
+  const closers: (() => Promise<void>)[] = [];
+  return {
+    app,
+    services: { auth, tokens },
+    metrics,
+    openapi,
+    /** One-time start-up work that needs the database: the ADMIN_EMAIL account. */
+    async init(): Promise<void> {
+      if (config.admin !== undefined) {
+        await auth.ensureAdmin(config.admin);
+        logger.info({ email: config.admin.email }, 'admin account ready');
+      }
+    },
+    /** Stops background work (sweeps, listeners). The caller closes the pool afterwards. */
+    async close(): Promise<void> {
+      for (const close of closers.splice(0)) await close();
+    },
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -5,12 +5,12 @@
  */
 import 'dotenv/config';
 import path from 'node:path';
-import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { createDb } from './db/pool.ts';
+import { createLogger } from './logger.ts';
 import { startWebServer, stopWebServer } from './server.ts';
 
 function readConfig(): Config {
@@ -27,13 +27,7 @@ function readConfig(): Config {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = pino({
-    level: config.logLevel,
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refreshToken', '*.accessToken', 'password'],
-      censor: '[redacted]',
-    },
-  });
+  const logger = createLogger(config.logLevel);
 
   let embedded: EmbeddedServer | undefined;
   let databaseUrl = config.databaseUrl;
@@ -57,10 +51,7 @@ async function main(): Promise<void> {
     logger,
   );
   const built = createApp({ config, db, logger });
-  if (config.admin !== undefined) {
-    await built.services.auth.ensureAdmin(config.admin);
-    logger.info({ email: config.admin.email }, 'admin account ready');
-  }
+  await built.init();
 
   const { server, url } = await startWebServer(built.app, config.port, config.host);
   logger.info({ url, docs: `${url}/docs` }, `Marquee is listening on ${url} (API reference: ${url}/docs)`);
@@ -77,6 +68,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await stopWebServer(server, config.shutdownTimeoutMs);
+      await built.close();
       await db.close();
       if (embedded !== undefined) await embedded.stop();
       logger.info('stopped cleanly');

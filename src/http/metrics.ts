@@ -41,8 +41,10 @@ export function createMetrics(pool: pg.Pool) {
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
+      // API routes name themselves (req.baseUrl is reset once the router is left).
+      const named: unknown = res.locals['route'];
       const routePath = (req.route as { path?: unknown } | undefined)?.path;
-      const route = typeof routePath === 'string' ? req.baseUrl + routePath : 'unmatched';
+      const route = typeof named === 'string' ? named : typeof routePath === 'string' ? routePath : 'unmatched';
       const labels = { method: req.method, route, status: String(res.statusCode) };
       requests.inc(labels);
       duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);

@@ -83,6 +83,6 @@ export function errorHandler(bodyLimit: string): ErrorRequestHandler {
       return;
     }
     req.log.error({ err }, 'unhandled error');
-    sendProblem(res, new AppError(500, 'INTERNAL', 'Internal server error', `Something went wrong on our side. Quote request id ${String(req.id)} when reporting it.`));
+    sendProblem(res, new AppError(500, 'INTERNAL', 'Internal server error', `Something went wrong on our side. Quote request id ${typeof req.id === 'string' || typeof req.id === 'number' ? req.id : ''} when reporting it.`));
   };
 }

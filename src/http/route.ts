@@ -89,8 +89,10 @@ export function defineRoute<
   def: RouteDef<P, Q, B>,
   handler: (input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>, req: Request, res: Response) => Promise<void> | void,
 ): void {
-  ctx.registry.push({ method: def.method, path: ctx.prefix + def.path, def: def as unknown as RouteDef<z.ZodType, z.ZodType, z.ZodType> });
+  ctx.registry.push({ method: def.method, path: ctx.prefix + def.path, def: def });
+  const label = ctx.prefix + def.path;
   const run: RequestHandler = async (req: Request, res: Response, _next: NextFunction) => {
+    res.locals['route'] = label;
     let user: AuthUser | undefined;
     if (def.access !== 'public') {
       user = await ctx.authenticate(req);

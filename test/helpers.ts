@@ -1,0 +1,185 @@
+/**
+ * Each test file gets its own database, cloned from the migrated template that
+ * test/run.ts prepared, and its own server listening on port 0: files run in parallel.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import pg from 'pg';
+import { createApp, type App } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { createDb, type Db } from '../src/db/pool.ts';
+import { createLogger } from '../src/logger.ts';
+import { startWebServer, stopWebServer } from '../src/server.ts';
+
+export interface HttpResult<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  rawBody?: string;
+  token?: string | undefined;
+  headers?: Record<string, string>;
+}
+
+export interface TestApp {
+  url: string;
+  config: Config;
+  db: Db;
+  app: App;
+  databaseUrl: string;
+  /** Runs SQL straight against this file's database (for checking rows out, or planting bad ones). */
+  sql<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  request<T = Record<string, unknown>>(method: string, path: string, opts?: RequestOptions): Promise<HttpResult<T>>;
+  close(): Promise<void>;
+}
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') throw new Error(`${name} is unset: run the tests with 'npm test'`);
+  return v;
+}
+
+export function databaseUrlFor(adminUrl: string, database: string): string {
+  const u = new URL(adminUrl);
+  u.pathname = '/' + database;
+  return u.toString();
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = required('TEST_ADMIN_URL');
+  const template = required('TEST_TEMPLATE_DB');
+  const name = `${template.replace('tpl', 't')}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+        break;
+      } catch (err) {
+        // Another file cloning the same template at this instant: wait and try again.
+        if (attempt >= 20 || !(err instanceof Error) || !/being accessed by other users/.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: databaseUrlFor(adminUrl, name),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startTestApp(env: Record<string, string> = {}, opts: { logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: database.url,
+    JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    PAYMENT_WEBHOOK_SECRET: 'whsec_test_0123456789abcdef',
+    LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+    DB_POOL_MAX: '10',
+    EXPIRY_SWEEP_INTERVAL_MS: '0',
+    ...env,
+  });
+  const logger = createLogger(config.logLevel, opts.logStream);
+  const db = createDb(
+    {
+      connectionString: database.url,
+      max: config.db.poolMax,
+      statementTimeoutMs: config.db.statementTimeoutMs,
+      lockTimeoutMs: config.db.lockTimeoutMs,
+      connectionTimeoutMs: config.db.connectionTimeoutMs,
+    },
+    logger,
+  );
+  const app = createApp({ config, db, logger });
+  await app.init();
+  const { server, url } = await startWebServer(app.app, 0);
+  const assertions = new pg.Pool({ connectionString: database.url, max: 3 });
+
+  return {
+    url,
+    config,
+    db,
+    app,
+    databaseUrl: database.url,
+    async sql(text, params = []) {
+      const result = await assertions.query<never>(text, params);
+      return result.rows;
+    },
+    request: (method, path, opts) => httpRequest(url, method, path, opts),
+    async close() {
+      await stopServer(server);
+      await app.close();
+      await db.close();
+      await assertions.end();
+      await database.drop();
+    },
+  };
+}
+
+async function stopServer(server: Server) {
+  await stopWebServer(server, 1000);
+}
+
+export async function httpRequest<T = Record<string, unknown>>(
+  base: string,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  let body: string | undefined;
+  if (opts.rawBody !== undefined) {
+    body = opts.rawBody;
+    headers['content-type'] ??= 'application/json';
+  } else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (opts.token !== undefined) headers['authorization'] = `Bearer ${opts.token}`;
+  const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  if (text.length > 0 && /json/.test(res.headers.get('content-type') ?? '')) parsed = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
+}
+
+export interface SignedIn {
+  id: string;
+  email: string;
+  token: string;
+  refreshToken: string;
+}
+
+/** Registers a fresh customer through the API. */
+export async function signUp(t: TestApp, overrides: { email?: string; password?: string; name?: string } = {}): Promise<SignedIn> {
+  const email = overrides.email ?? `user-${randomUUID()}@example.com`;
+  const res = await t.request<{ user: { id: string }; accessToken: string; refreshToken: string }>('POST', '/api/v1/auth/register', {
+    body: { email, password: overrides.password ?? 'correct horse battery', name: overrides.name ?? 'Test User' },
+  });
+  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${res.text}`);
+  return { id: res.body.user.id, email, token: res.body.accessToken, refreshToken: res.body.refreshToken };
+}
+
+/** Makes an admin straight in the database (as ADMIN_EMAIL would) and signs in through the API. */
+export async function signUpAdmin(t: TestApp): Promise<SignedIn> {
+  const user = await signUp(t);
+  await t.sql(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
+  const res = await t.request<{ accessToken: string; refreshToken: string }>('POST', '/api/v1/auth/login', {
+    body: { email: user.email, password: 'correct horse battery' },
+  });
+  if (res.status !== 200) throw new Error(`admin sign-in failed: ${res.status} ${res.text}`);
+  return { ...user, token: res.body.accessToken, refreshToken: res.body.refreshToken };
+}

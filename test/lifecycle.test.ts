@@ -1,0 +1,109 @@
+/** The real process: start-up with migrations under a lock, and graceful shutdown. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import path from 'node:path';
+import { after, it } from 'node:test';
+import pg from 'pg';
+import { migrate } from '../src/db/migrate.ts';
+import { createTestDatabase, databaseUrlFor } from './helpers.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups) await c();
+});
+
+async function emptyDatabase(): Promise<string> {
+  const admin = new pg.Client({ connectionString: process.env['TEST_ADMIN_URL'] });
+  await admin.connect();
+  const name = `${String(process.env['TEST_TEMPLATE_DB']).replace('tpl', 't')}_empty_${Math.random().toString(16).slice(2, 8)}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  cleanups.push(async () => {
+    const c = new pg.Client({ connectionString: process.env['TEST_ADMIN_URL'] });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  });
+  return databaseUrlFor(String(process.env['TEST_ADMIN_URL']), name);
+}
+
+it('migrate: five processes migrating one empty database at once → each migration applied once', async () => {
+  const url = await emptyDatabase();
+  await Promise.all(Array.from({ length: 5 }, () => migrate(url)));
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const { rows } = await c.query<{ name: string; n: number }>(`SELECT name, count(*)::int AS n FROM pgmigrations GROUP BY name`);
+  await c.end();
+  assert.ok(rows.length >= 1);
+  assert.ok(rows.every((r) => r.n === 1));
+});
+
+function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      SEED_DEMO: 'false',
+      JWT_SECRET: 'lifecycle-secret-lifecycle-secret-0123',
+      PAYMENT_WEBHOOK_SECRET: 'whsec_lifecycle_0123456789',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"url":"http:\/\/[^:]+:(\d+)"/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), output: () => out });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', () => reject(new Error(`server exited early:\n${out}`)));
+  });
+}
+
+it('shutdown: SIGTERM while a request is in flight → that request completes, new ones are refused, exit 0', async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const { child, port, output } = await startServer(db.url);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  // A registration whose body arrives slowly: it is in flight when SIGTERM lands.
+  const body = JSON.stringify({ email: 'inflight@example.com', password: 'password123', name: 'In Flight' });
+  const inFlight = new Promise<number>((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/api/v1/auth/register', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.write(body.slice(0, 10));
+    setTimeout(() => {
+      child.kill('SIGTERM');
+      setTimeout(() => req.end(body.slice(10)), 300);
+    }, 200);
+  });
+  assert.equal(await inFlight, 201, 'the request in flight finished');
+  const code = await exited;
+  assert.equal(code, 0, output());
+  assert.match(output(), /stopped cleanly/);
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), 'new connections are refused');
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  const { rowCount } = await c.query(`SELECT 1 FROM users WHERE email = 'inflight@example.com'`);
+  await c.end();
+  assert.equal(rowCount, 1);
+});

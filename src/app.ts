@@ -14,6 +14,12 @@ import type { Db } from './db/pool.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { createAuthService } from './features/auth/service.ts';
 import { createTokens } from './features/auth/tokens.ts';
+import { movieRoutes } from './features/movies/routes.ts';
+import { createMovieService } from './features/movies/service.ts';
+import { showRoutes } from './features/shows/routes.ts';
+import { createShowService } from './features/shows/service.ts';
+import { theatreRoutes } from './features/theatres/routes.ts';
+import { createTheatreService } from './features/theatres/service.ts';
 import { createAuthenticate } from './http/auth.ts';
 import { AppError, serviceUnavailable } from './http/errors.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -40,6 +46,9 @@ export function createApp(deps: AppDeps) {
   const metrics = createMetrics(db.pool);
   const tokens = createTokens(config.jwtSecret, config.accessTokenTtlSeconds);
   const auth = createAuthService({ db, tokens, refreshTtlDays: config.refreshTokenTtlDays });
+  const movies = createMovieService(db);
+  const theatres = createTheatreService(db);
+  const shows = createShowService({ db, currency: config.currency, cleaningMinutes: config.showCleaningMinutes });
 
   app.use(
     pinoHttp({
@@ -97,6 +106,9 @@ export function createApp(deps: AppDeps) {
     authenticate: createAuthenticate((token) => tokens.verifyAccess(token)),
   };
   authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute });
+  movieRoutes(ctx, movies);
+  theatreRoutes(ctx, theatres);
+  showRoutes(ctx, shows);
   app.use('/api/v1', api);
 
   const openapi = buildOpenApi(registry, {
@@ -121,7 +133,7 @@ export function createApp(deps: AppDeps) {
   const closers: (() => Promise<void>)[] = [];
   return {
     app,
-    services: { auth, tokens },
+    services: { auth, tokens, movies, theatres, shows },
     metrics,
     openapi,
     /** One-time start-up work that needs the database: the ADMIN_EMAIL account. */

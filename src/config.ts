@@ -39,6 +39,7 @@ export const envSchema = z
     ADMIN_EMAIL: optionalString,
     ADMIN_PASSWORD: optionalString,
     HOLD_TTL_SECONDS: int(600, 1, 86_400),
+    SHOW_CLEANING_MINUTES: int(15, 0, 240),
     AUTH_RATE_LIMIT_PER_MINUTE: int(10, 0, 100_000),
     MAX_PENDING_HOLDS_PER_USER: int(3, 1, 1000),
     PAYMENT_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
@@ -84,6 +85,8 @@ export interface Config {
   refreshTokenTtlDays: number;
   admin: { email: string; password: string } | undefined;
   holdTtlSeconds: number;
+  /** Minutes a screen stays busy after a show ends, for cleaning; shows may not overlap it. */
+  showCleaningMinutes: number;
   authRateLimitPerMinute: number;
   maxPendingHoldsPerUser: number;
   paymentWebhookSecret: string;
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }
         : undefined,
     holdTtlSeconds: e.HOLD_TTL_SECONDS,
+    showCleaningMinutes: e.SHOW_CLEANING_MINUTES,
     authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
     maxPendingHoldsPerUser: e.MAX_PENDING_HOLDS_PER_USER,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? devSecret(dataDir, 'payment-webhook-secret'),

@@ -22,6 +22,9 @@ export const problemSchema = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
+/** A documented problem+json answer. */
+export const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
+
 /** An ISO 8601 time with a zone; output as a Date. */
 export const isoDateTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 

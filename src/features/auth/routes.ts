@@ -3,11 +3,9 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { rateLimited } from '../../http/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { defineRoute, type RouteContext } from '../../http/route.ts';
-import { problemSchema } from '../../http/schemas.ts';
+import { problem } from '../../http/schemas.ts';
 import { authResponse, loginBody, refreshBody, registerBody, userSchema } from './schemas.ts';
 import type { AuthService } from './service.ts';
-
-const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
 
 /** Failed logins per minute per client address and email; only 401 answers count. */
 function loginLimiter(perMinute: number): RequestHandler[] {

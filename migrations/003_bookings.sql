@@ -1,0 +1,90 @@
+-- Up Migration
+
+-- Bookings are never deleted; they only change status. (id, status) is unique so that
+-- booking_seats can mirror the status through a cascading foreign key.
+CREATE TABLE bookings (
+  id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  user_id         uuid NOT NULL REFERENCES users (id),
+  show_id         uuid NOT NULL REFERENCES shows (id),
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'confirmed', 'cancelled', 'expired')),
+  total           integer NOT NULL CHECK (total >= 0),
+  currency        text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+  expires_at      timestamptz NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  confirmed_at    timestamptz,
+  cancelled_at    timestamptz,
+  expired_at      timestamptz,
+  idempotency_key text,
+  request_hash    text,
+  CONSTRAINT bookings_id_status_key UNIQUE (id, status),
+  CONSTRAINT bookings_id_show_key UNIQUE (id, show_id),
+  CONSTRAINT bookings_user_idempotency_key UNIQUE (user_id, idempotency_key),
+  CONSTRAINT bookings_confirmed_has_time CHECK (status <> 'confirmed' OR confirmed_at IS NOT NULL)
+);
+CREATE INDEX bookings_user_history_idx ON bookings (user_id, created_at DESC, id DESC);
+CREATE INDEX bookings_show_history_idx ON bookings (show_id, created_at DESC, id DESC);
+CREATE INDEX bookings_pending_expiry_idx ON bookings (expires_at) WHERE status = 'pending';
+CREATE INDEX bookings_user_pending_idx ON bookings (user_id) WHERE status = 'pending';
+
+-- The seats of a booking, kept for history. booking_status mirrors bookings.status (ON
+-- UPDATE CASCADE), so the partial unique index below is the last line of defence: two
+-- bookings that are pending or confirmed can never claim one seat, whatever the code does.
+CREATE TABLE booking_seats (
+  booking_id     uuid NOT NULL,
+  booking_status text NOT NULL,
+  show_id        uuid NOT NULL,
+  show_seat_id   uuid NOT NULL,
+  price          integer NOT NULL CHECK (price >= 0),
+  PRIMARY KEY (booking_id, show_seat_id),
+  CONSTRAINT booking_seats_booking_status_fk FOREIGN KEY (booking_id, booking_status)
+    REFERENCES bookings (id, status) ON UPDATE CASCADE,
+  CONSTRAINT booking_seats_booking_show_fk FOREIGN KEY (booking_id, show_id) REFERENCES bookings (id, show_id),
+  CONSTRAINT booking_seats_seat_show_fk FOREIGN KEY (show_seat_id, show_id) REFERENCES show_seats (id, show_id)
+);
+CREATE UNIQUE INDEX booking_seats_one_active_claim ON booking_seats (show_seat_id)
+  WHERE booking_status IN ('pending', 'confirmed');
+CREATE INDEX booking_seats_show_active_idx ON booking_seats (show_id)
+  WHERE booking_status IN ('pending', 'confirmed');
+
+-- The live claims on seats: confirmed ones, and pending ones whose hold has not lapsed. A
+-- lapsed hold counts as free at once, whether or not the expiry sweep has run.
+CREATE VIEW live_seat_claims AS
+SELECT bs.show_seat_id, bs.show_id, bs.booking_id, b.user_id,
+       CASE WHEN bs.booking_status = 'confirmed' THEN 'booked' ELSE 'held' END AS status
+  FROM booking_seats bs
+  JOIN bookings b ON b.id = bs.booking_id
+ WHERE bs.booking_status = 'confirmed'
+    OR (bs.booking_status = 'pending' AND b.expires_at > now());
+
+-- At most one charge that went through per booking (refunds move it along, never add one).
+CREATE TABLE payments (
+  id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  booking_id     uuid NOT NULL REFERENCES bookings (id),
+  provider       text NOT NULL,
+  provider_ref   text,
+  status         text NOT NULL CHECK (status IN ('succeeded', 'failed', 'refund_pending', 'refunded')),
+  amount         integer NOT NULL CHECK (amount >= 0),
+  currency       text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+  failure_reason text,
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  updated_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX payments_one_charge_per_booking ON payments (booking_id)
+  WHERE status IN ('succeeded', 'refund_pending', 'refunded');
+CREATE INDEX payments_booking_idx ON payments (booking_id, created_at DESC);
+
+-- Provider callbacks already handled: the same event id twice changes nothing.
+CREATE TABLE webhook_events (
+  id          text PRIMARY KEY,
+  type        text NOT NULL,
+  booking_id  uuid,
+  outcome     text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Down Migration
+DROP VIEW live_seat_claims;
+DROP TABLE webhook_events;
+DROP TABLE payments;
+DROP TABLE booking_seats;
+DROP TABLE bookings;

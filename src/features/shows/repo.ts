@@ -1,0 +1,144 @@
+/** SQL for shows and their seats. Availability always comes from live_seat_claims. */
+import type { Queryable } from '../../db/pool.ts';
+
+export interface ShowRow {
+  id: string;
+  movie_id: string;
+  screen_id: string;
+  theatre_id: string;
+  starts_at: Date;
+  ends_at: Date;
+  prices: Record<string, number>;
+  currency: string;
+  status: 'scheduled' | 'cancelled';
+  total_seats: number;
+  available_seats: number;
+  movie_title: string;
+  movie_duration: number;
+  movie_poster_url: string | null;
+  movie_certificate: string | null;
+  movie_language: string;
+  theatre_name: string;
+  theatre_city: string;
+  screen_name: string;
+}
+
+const SHOW_SELECT = `
+  SELECT s.id, s.movie_id, s.screen_id, s.theatre_id, s.starts_at, s.ends_at, s.prices, s.currency, s.status, s.total_seats,
+         CASE WHEN s.status = 'cancelled' THEN 0
+              ELSE s.total_seats - (SELECT count(*)::int FROM live_seat_claims c WHERE c.show_id = s.id) END AS available_seats,
+         m.title AS movie_title, m.duration_minutes AS movie_duration, m.poster_url AS movie_poster_url,
+         m.certificate AS movie_certificate, m.language AS movie_language,
+         t.name AS theatre_name, t.city AS theatre_city, sc.name AS screen_name
+    FROM shows s
+    JOIN movies m ON m.id = s.movie_id
+    JOIN theatres t ON t.id = s.theatre_id
+    JOIN screens sc ON sc.id = s.screen_id`;
+
+export async function findShow(db: Queryable, id: string): Promise<ShowRow | undefined> {
+  const { rows } = await db.query<ShowRow>(`${SHOW_SELECT} WHERE s.id = $1`, [id]);
+  return rows[0];
+}
+
+/** Upcoming scheduled shows, keyset-paged by (starts_at, id), in one query with summaries and counts. */
+export async function listShows(
+  db: Queryable,
+  f: {
+    movieId?: string | undefined;
+    theatreId?: string | undefined;
+    city?: string | undefined;
+    from: Date;
+    to?: Date | undefined;
+    after?: [string, string] | undefined;
+    limit: number;
+  },
+): Promise<ShowRow[]> {
+  const { rows } = await db.query<ShowRow>(
+    `${SHOW_SELECT}
+      WHERE s.status = 'scheduled'
+        AND s.starts_at >= $1
+        AND ($2::timestamptz IS NULL OR s.starts_at < $2)
+        AND ($3::uuid IS NULL OR s.movie_id = $3)
+        AND ($4::uuid IS NULL OR s.theatre_id = $4)
+        AND ($5::text IS NULL OR lower(t.city) = lower($5))
+        AND ($6::timestamptz IS NULL OR (s.starts_at, s.id) > ($6::timestamptz, $7::uuid))
+        AND m.deleted_at IS NULL AND t.deleted_at IS NULL
+      ORDER BY s.starts_at, s.id
+      LIMIT $8`,
+    [f.from, f.to ?? null, f.movieId ?? null, f.theatreId ?? null, f.city ?? null, f.after?.[0] ?? null, f.after?.[1] ?? null, f.limit],
+  );
+  return rows;
+}
+
+export async function insertShow(
+  db: Queryable,
+  s: { movieId: string; screenId: string; theatreId: string; startsAt: Date; durationMinutes: number; cleaningMinutes: number; prices: Record<string, number>; currency: string },
+): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO shows (movie_id, screen_id, theatre_id, starts_at, ends_at, busy_until, prices, currency)
+     VALUES ($1, $2, $3, $4::timestamptz, $4::timestamptz + make_interval(mins => $5::int),
+             $4::timestamptz + make_interval(mins => $5::int + $6::int), $7::jsonb, $8)
+     RETURNING id`,
+    [s.movieId, s.screenId, s.theatreId, s.startsAt, s.durationMinutes, s.cleaningMinutes, JSON.stringify(s.prices), s.currency],
+  );
+  return (rows[0] as { id: string }).id;
+}
+
+/** The show's own seats, made from the screen's layout in one statement; returns how many. */
+export async function insertShowSeats(db: Queryable, showId: string, screenId: string, prices: Record<string, number>): Promise<number> {
+  const res = await db.query(
+    `INSERT INTO show_seats (show_id, seat_id, row_label, row_index, number, category, price)
+     SELECT $1, s.id, s.row_label, s.row_index, s.number, s.category, ($3::jsonb ->> s.category)::int
+       FROM seats s WHERE s.screen_id = $2`,
+    [showId, screenId, JSON.stringify(prices)],
+  );
+  await db.query(`UPDATE shows SET total_seats = $2 WHERE id = $1`, [showId, res.rowCount ?? 0]);
+  return res.rowCount ?? 0;
+}
+
+export async function screenCategories(db: Queryable, screenId: string): Promise<string[]> {
+  const { rows } = await db.query<{ category: string }>(`SELECT DISTINCT category FROM seats WHERE screen_id = $1 ORDER BY 1`, [screenId]);
+  return rows.map((r) => r.category);
+}
+
+export interface ShowLockRow {
+  id: string;
+  status: 'scheduled' | 'cancelled';
+  starts_at: Date;
+}
+
+export async function lockShow(db: Queryable, id: string): Promise<ShowLockRow | undefined> {
+  const { rows } = await db.query<ShowLockRow>(`SELECT id, status, starts_at FROM shows WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0];
+}
+
+export async function markShowCancelled(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE shows SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'scheduled'`, [id]);
+}
+
+export interface SeatMapRow {
+  id: string;
+  row: string;
+  number: number;
+  category: string;
+  price: number;
+  status: 'available' | 'held' | 'booked';
+}
+
+/** The seat map in one query: every seat of the show with its live status. */
+export async function seatMap(db: Queryable, showId: string): Promise<SeatMapRow[]> {
+  const { rows } = await db.query<SeatMapRow>(
+    `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status
+       FROM show_seats ss
+       LEFT JOIN live_seat_claims c ON c.show_seat_id = ss.id
+      WHERE ss.show_id = $1
+      ORDER BY ss.row_index, ss.number`,
+    [showId],
+  );
+  return rows;
+}
+
+export async function showExists(db: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM shows WHERE id = $1`, [id]);
+  return (rowCount ?? 0) > 0;
+}

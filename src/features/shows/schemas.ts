@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { isoDateTime, paginationQuery } from '../../http/schemas.ts';
+import { seatCategory } from '../theatres/schemas.ts';
+
+export const money = z.number().int('Money is an integer in minor units (cents).').min(0).max(10_000_000);
+
+export const showCreate = z.strictObject({
+  movieId: z.uuid(),
+  screenId: z.uuid(),
+  startsAt: isoDateTime,
+  prices: z.record(seatCategory, money).describe('Price per seat category of the screen, in minor units'),
+});
+export type ShowCreate = z.output<typeof showCreate>;
+
+export const showListQuery = z
+  .object({
+    movieId: z.uuid().optional(),
+    theatreId: z.uuid().optional(),
+    city: z.string().trim().min(1).max(100).optional(),
+    from: isoDateTime.optional().describe('Shows starting at or after this time (default: now)'),
+    to: isoDateTime.optional().describe('Shows starting before this time'),
+    ...paginationQuery,
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['to'], message: 'Must be after from.' });
+
+export const showSchema = z.object({
+  id: z.uuid(),
+  movieId: z.uuid(),
+  screenId: z.uuid(),
+  theatreId: z.uuid(),
+  startsAt: z.iso.datetime(),
+  endsAt: z.iso.datetime(),
+  prices: z.record(z.string(), z.number().int()),
+  currency: z.string(),
+  status: z.enum(['scheduled', 'cancelled']),
+  availableSeats: z.number().int(),
+  totalSeats: z.number().int(),
+  movie: z.object({ id: z.uuid(), title: z.string(), durationMinutes: z.number().int(), posterUrl: z.string().nullable(), certificate: z.string().nullable(), language: z.string() }),
+  theatre: z.object({ id: z.uuid(), name: z.string(), city: z.string() }),
+  screen: z.object({ id: z.uuid(), name: z.string() }),
+});
+export type ShowDto = z.infer<typeof showSchema>;
+
+export const seatStatus = z.enum(['available', 'held', 'booked']);
+export type SeatStatus = z.infer<typeof seatStatus>;
+
+export const seatMapSchema = z.object({
+  showId: z.uuid(),
+  seats: z.array(
+    z.object({ id: z.uuid(), row: z.string(), number: z.number().int(), category: z.string(), price: z.number().int(), status: seatStatus }),
+  ),
+});
+export type SeatMap = z.infer<typeof seatMapSchema>;

@@ -1,0 +1,174 @@
+/**
+ * Shows: a movie on a screen at a time, with a price per seat category, and its own seats.
+ * The database refuses overlapping shows on one screen (exclusion constraint); the code
+ * only turns that refusal into 409 SHOW_OVERLAP.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Client, Db } from '../../db/pool.ts';
+import { isPgError } from '../../db/pool.ts';
+import { conflict, notFound, validationFailed } from '../../http/errors.ts';
+import { decodeCursor, toPage } from '../../http/schemas.ts';
+import * as movieRepo from '../movies/repo.ts';
+import * as theatreRepo from '../theatres/repo.ts';
+import * as repo from './repo.ts';
+import type { SeatMap, ShowCreate, ShowDto } from './schemas.ts';
+
+export function toShowDto(r: repo.ShowRow): ShowDto {
+  return {
+    id: r.id,
+    movieId: r.movie_id,
+    screenId: r.screen_id,
+    theatreId: r.theatre_id,
+    startsAt: r.starts_at.toISOString(),
+    endsAt: r.ends_at.toISOString(),
+    prices: r.prices,
+    currency: r.currency,
+    status: r.status,
+    availableSeats: r.available_seats,
+    totalSeats: r.total_seats,
+    movie: {
+      id: r.movie_id,
+      title: r.movie_title,
+      durationMinutes: r.movie_duration,
+      posterUrl: r.movie_poster_url,
+      certificate: r.movie_certificate,
+      language: r.movie_language,
+    },
+    theatre: { id: r.theatre_id, name: r.theatre_name, city: r.theatre_city },
+    screen: { id: r.screen_id, name: r.screen_name },
+  };
+}
+
+const cursorSchema = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
+
+export const showOverlap = () =>
+  conflict('SHOW_OVERLAP', 'Show overlap', 'The screen is already busy then (another show plus its cleaning time).');
+export const showNotCancellable = () =>
+  conflict('SHOW_NOT_CANCELLABLE', 'Show not cancellable', 'The show has already started.');
+
+/** Called inside the cancel transaction, so a cancelled show never keeps live bookings. */
+export type OnShowCancelled = (client: Client, showId: string) => Promise<void>;
+
+export interface SeatMapWithTag {
+  map: SeatMap;
+  body: string;
+  etag: string;
+}
+
+export function createShowService(deps: { db: Db; currency: string; cleaningMinutes: number; now?: () => Date }) {
+  const { db } = deps;
+  const now = deps.now ?? (() => new Date());
+  let onCancelled: OnShowCancelled = async () => undefined;
+
+  async function get(id: string): Promise<ShowDto> {
+    const row = await repo.findShow(db.pool, id);
+    if (row === undefined) throw notFound('show');
+    return toShowDto(row);
+  }
+
+  return {
+    get,
+    setOnCancelled(fn: OnShowCancelled) {
+      onCancelled = fn;
+    },
+
+    /**
+     * @throws NOT_FOUND for an unknown movie or screen; VALIDATION_FAILED for a start in the
+     * past or prices that do not match the screen's categories; SHOW_OVERLAP.
+     */
+    async create(input: ShowCreate): Promise<ShowDto> {
+      if (input.startsAt.getTime() <= now().getTime()) {
+        throw validationFailed([{ path: 'startsAt', message: 'Must be in the future.' }]);
+      }
+      const id = await db.tx(async (c) => {
+        // Share locks: a movie or theatre cannot be removed while a show of it is being added.
+        const movie = await movieRepo.findMovie(c, input.movieId, { lock: 'share' });
+        if (movie === undefined) throw notFound('movie');
+        const screen = await theatreRepo.findScreen(c, input.screenId);
+        if (screen === undefined) throw notFound('screen');
+        if ((await theatreRepo.findTheatre(c, screen.theatre_id, { lock: 'share' })) === undefined) throw notFound('screen');
+
+        const categories = await repo.screenCategories(c, screen.id);
+        const errors = [
+          ...categories.filter((k) => input.prices[k] === undefined).map((k) => ({ path: `prices.${k}`, message: `Seats of category "${k}" need a price.` })),
+          ...Object.keys(input.prices)
+            .filter((k) => !categories.includes(k))
+            .map((k) => ({ path: `prices.${k}`, message: `The screen has no seats of category "${k}".` })),
+        ];
+        if (categories.length === 0) errors.push({ path: 'screenId', message: 'The screen has no seats.' });
+        if (errors.length > 0) throw validationFailed(errors);
+
+        let showId: string;
+        try {
+          showId = await repo.insertShow(c, {
+            movieId: movie.id,
+            screenId: screen.id,
+            theatreId: screen.theatre_id,
+            startsAt: input.startsAt,
+            durationMinutes: movie.duration_minutes,
+            cleaningMinutes: deps.cleaningMinutes,
+            prices: input.prices,
+            currency: deps.currency,
+          });
+        } catch (err) {
+          if (isPgError(err) && err.code === '23P01') throw showOverlap();
+          throw err;
+        }
+        await repo.insertShowSeats(c, showId, screen.id, input.prices);
+        return showId;
+      });
+      return get(id);
+    },
+
+    async list(q: {
+      movieId?: string | undefined;
+      theatreId?: string | undefined;
+      city?: string | undefined;
+      from?: Date | undefined;
+      to?: Date | undefined;
+      limit: number;
+      cursor?: string | undefined;
+    }) {
+      const cursor = decodeCursor(q.cursor, cursorSchema);
+      const rows = await repo.listShows(db.pool, {
+        movieId: q.movieId,
+        theatreId: q.theatreId,
+        city: q.city,
+        from: q.from ?? now(),
+        to: q.to,
+        after: cursor,
+        limit: q.limit + 1,
+      });
+      return toPage(rows, q.limit, (r) => [r.starts_at.toISOString(), r.id], toShowDto);
+    },
+
+    /** The seat map with a strong ETag over its exact bytes. */
+    async seatMap(showId: string): Promise<SeatMapWithTag> {
+      const seats = await repo.seatMap(db.pool, showId);
+      if (seats.length === 0 && !(await repo.showExists(db.pool, showId))) throw notFound('show');
+      const map: SeatMap = { showId, seats };
+      const body = JSON.stringify(map);
+      const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+      return { map, body, etag };
+    },
+
+    /**
+     * Cancels a show and, in the same transaction, its active bookings. Cancelling a
+     * cancelled show answers it unchanged. @throws SHOW_NOT_CANCELLABLE once it started.
+     */
+    async cancel(id: string): Promise<ShowDto> {
+      await db.tx(async (c) => {
+        const show = await repo.lockShow(c, id);
+        if (show === undefined) throw notFound('show');
+        if (show.status === 'cancelled') return;
+        if (show.starts_at.getTime() <= now().getTime()) throw showNotCancellable();
+        await repo.markShowCancelled(c, id);
+        await onCancelled(c, id);
+      });
+      return get(id);
+    },
+  };
+}
+
+export type ShowService = ReturnType<typeof createShowService>;

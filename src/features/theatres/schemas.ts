@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { paginationQuery } from '../../http/schemas.ts';
+
+const text = (max: number) => z.string().trim().min(1, 'Must not be empty.').max(max);
+
+export const theatreCreate = z.strictObject({ name: text(200), city: text(100), address: text(500) });
+export type TheatreCreate = z.output<typeof theatreCreate>;
+export const theatrePatch = z
+  .strictObject({ name: text(200).optional(), city: text(100).optional(), address: text(500).optional() })
+  .refine((p) => Object.keys(p).length > 0, { message: 'Give at least one field to change.' });
+export type TheatrePatch = z.output<typeof theatrePatch>;
+
+export const theatreListQuery = z.object({
+  city: z.string().trim().min(1).max(100).optional(),
+  q: z.string().trim().min(1).max(100).optional().describe('Case-insensitive search in the name'),
+  ...paginationQuery,
+});
+
+export const seatCategory = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z][a-z0-9_-]{0,29}$/, 'Must be a short lower-case name such as "standard".');
+
+export const screenCreate = z.strictObject({
+  name: text(100),
+  rows: z
+    .array(
+      z.strictObject({
+        label: z.string().trim().min(1).max(10),
+        seats: z.number().int().min(1).max(100),
+        category: seatCategory,
+      }),
+    )
+    .min(1)
+    .max(60)
+    .superRefine((rows, ctx) => {
+      const seen = new Set<string>();
+      rows.forEach((r, i) => {
+        if (seen.has(r.label)) ctx.addIssue({ code: 'custom', path: [i, 'label'], message: `Row ${r.label} appears twice.` });
+        seen.add(r.label);
+      });
+      const total = rows.reduce((n, r) => n + r.seats, 0);
+      if (total > 2000) ctx.addIssue({ code: 'custom', path: [], message: 'A screen has at most 2000 seats.' });
+    }),
+});
+export type ScreenCreate = z.output<typeof screenCreate>;
+
+export const screenSummary = z.object({ id: z.uuid(), name: z.string(), seatCount: z.number().int() });
+export const theatreSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  city: z.string(),
+  address: z.string(),
+  createdAt: z.iso.datetime(),
+});
+export const theatreWithScreens = theatreSchema.extend({ screens: z.array(screenSummary) });
+export type TheatreDto = z.infer<typeof theatreSchema>;
+
+export const screenSchema = z.object({
+  id: z.uuid(),
+  theatreId: z.uuid(),
+  name: z.string(),
+  seatCount: z.number().int(),
+  categories: z.array(z.string()),
+  seats: z.array(z.object({ row: z.string(), number: z.number().int(), category: z.string() })),
+});
+export type ScreenDto = z.infer<typeof screenSchema>;

@@ -4,13 +4,17 @@
  * pool and stop the embedded database.
  */
 import 'dotenv/config';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.ts';
+import { locateDatabase } from './db/connect.ts';
+import type { EmbeddedServer } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
-import { createDb } from './db/pool.ts';
+import { createDb, type Db } from './db/pool.ts';
 import { createLogger } from './logger.ts';
+import { catalogueIsEmpty, seedDemoCatalogue } from './seed/demo.ts';
 import { startWebServer, stopWebServer } from './server.ts';
 
 function readConfig(): Config {
@@ -25,20 +29,41 @@ function readConfig(): Config {
   }
 }
 
+/** First start on an empty embedded database: load the demo catalogue and say how to sign in. */
+async function seedOnFirstStart(db: Db, config: Config, logger: Logger): Promise<void> {
+  logger.info('empty database: loading the demo catalogue (first start only; SEED_DEMO=false skips it)');
+  const r = await seedDemoCatalogue(db, {
+    currency: config.currency,
+    createAdmin: config.admin === undefined,
+    progress: (message) => logger.info(`seeding ${message}`),
+  });
+  logger.info({ movies: r.movies, theatres: r.theatres, screens: r.screens, shows: r.shows, seats: r.seats }, 'demo catalogue loaded');
+  if (r.admin !== undefined) {
+    const file = path.join(config.dataDir, 'demo-admin.txt');
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, `email: ${r.admin.email}\npassword: ${r.admin.password}\n`, { mode: 0o600 });
+    console.log(
+      `\n  Demo admin: ${r.admin.email} / ${r.admin.password}  (also written to ${file})\n` +
+        `  Sign in:    curl -X POST localhost:${config.port}/api/v1/auth/login -H 'content-type: application/json' \\\n` +
+        `                -d '{"email":"${r.admin.email}","password":"${r.admin.password}"}'\n`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel);
 
-  let embedded: EmbeddedServer | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (databaseUrl === undefined) {
-    const dir = path.join(config.dataDir, 'pg');
-    logger.info({ dir, port: config.embeddedPgPort }, 'DATABASE_URL is unset: starting the embedded PostgreSQL');
-    embedded = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, logger });
-    await embedded.createDatabaseIfMissing('marquee');
-    databaseUrl = embedded.url('marquee');
+  const { url: databaseUrl, embedded } = await locateDatabase(config, logger);
+  try {
+    await serve(config, logger, databaseUrl, embedded);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
   }
+}
 
+async function serve(config: Config, logger: Logger, databaseUrl: string, embedded: EmbeddedServer | undefined): Promise<void> {
   await migrate(databaseUrl, logger);
   const db = createDb(
     {
@@ -52,6 +77,9 @@ async function main(): Promise<void> {
   );
   const built = createApp({ config, db, logger });
   await built.init();
+  if (embedded !== undefined && config.seedDemo && (await catalogueIsEmpty(db))) {
+    await seedOnFirstStart(db, config, logger);
+  }
 
   const { server, url } = await startWebServer(built.app, config.port, config.host);
   logger.info({ url, docs: `${url}/docs` }, `Marquee is listening on ${url} (API reference: ${url}/docs)`);

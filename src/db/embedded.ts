@@ -97,7 +97,16 @@ export async function startEmbeddedPostgres(opts: {
     opts.logger?.info({ databaseDir }, 'initialising embedded PostgreSQL (first start only)');
     await server.initialise();
   }
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    // The package rejects with nothing when postgres exits during start-up.
+    throw new Error(
+      `The embedded PostgreSQL did not start (is port ${opts.port} already in use? set EMBEDDED_PG_PORT to another port)` +
+        (err instanceof Error ? `: ${err.message}` : ''),
+      { cause: err },
+    );
+  }
   const url = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
   return {
     url,

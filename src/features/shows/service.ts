@@ -59,7 +59,7 @@ export interface SeatMapWithTag {
 export function createShowService(deps: { db: Db; currency: string; cleaningMinutes: number; now?: () => Date }) {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  let onCancelled: OnShowCancelled = async () => undefined;
+  let onCancelled: OnShowCancelled = () => Promise.resolve();
 
   async function get(id: string): Promise<ShowDto> {
     const row = await repo.findShow(db.pool, id);

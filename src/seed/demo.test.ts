@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { startTestApp, type TestApp } from '../../test/helpers.ts';
+import { catalogueIsEmpty, seedDemoCatalogue, type SeedResult } from './demo.ts';
+
+let t: TestApp;
+let result: SeedResult;
+const progress: string[] = [];
+before(async () => {
+  t = await startTestApp();
+  assert.equal(await catalogueIsEmpty(t.db), true);
+  result = await seedDemoCatalogue(t.db, { currency: 'USD', createAdmin: true, progress: (m) => progress.push(m) });
+});
+after(async () => {
+  await t.close();
+});
+
+it('seed: a realistic catalogue — several cities, 20+ movies, screens of 100–400 seats in three categories', async () => {
+  assert.equal(await catalogueIsEmpty(t.db), false);
+  assert.ok(result.movies >= 20);
+  const cities = await t.sql<{ n: number }>(`SELECT count(DISTINCT city)::int AS n FROM theatres`);
+  assert.ok((cities[0]?.n ?? 0) >= 3);
+  const screens = await t.sql<{ seats: number; categories: string[] }>(
+    `SELECT count(*)::int AS seats, array_agg(DISTINCT category ORDER BY category) AS categories FROM seats GROUP BY screen_id`,
+  );
+  assert.equal(screens.length, result.screens);
+  for (const s of screens) {
+    assert.ok(s.seats >= 100 && s.seats <= 400, `${s.seats} seats`);
+    assert.deepEqual(s.categories, ['accessible', 'premium', 'standard']);
+  }
+  assert.ok(progress.length >= result.screens, 'progress reported per screen');
+});
+
+it('seed: shows across the next 7 days, each with its own priced seats, browsable through the API', async () => {
+  const span = await t.sql<{ days: number; unpriced: number }>(
+    `SELECT count(DISTINCT date_trunc('day', starts_at))::int AS days,
+            (SELECT count(*)::int FROM show_seats WHERE price IS NULL) AS unpriced
+       FROM shows WHERE starts_at > now()`,
+  );
+  assert.ok((span[0]?.days ?? 0) >= 6);
+  assert.equal(span[0]?.unpriced, 0);
+  const mismatched = await t.sql(`SELECT 1 FROM shows s WHERE total_seats <> (SELECT count(*) FROM show_seats ss WHERE ss.show_id = s.id)`);
+  assert.equal(mismatched.length, 0);
+  const res = await t.request<{ items: { availableSeats: number }[] }>('GET', '/api/v1/shows?city=London&limit=5');
+  assert.equal(res.status, 200);
+  assert.equal(res.body.items.length, 5);
+});
+
+it('seed: the demo admin can sign in and act as admin', async () => {
+  assert.ok(result.admin);
+  const login = await t.request<{ accessToken: string; user: { role: string } }>('POST', '/api/v1/auth/login', { body: result.admin });
+  assert.equal(login.status, 200);
+  assert.equal(login.body.user.role, 'admin');
+});

@@ -56,12 +56,14 @@ SELECT bs.show_seat_id, bs.show_id, bs.booking_id, b.user_id,
  WHERE bs.booking_status = 'confirmed'
     OR (bs.booking_status = 'pending' AND b.expires_at > now());
 
--- At most one charge that went through per booking (refunds move it along, never add one).
+-- At most one successful charge per booking. A charge that cannot be kept (it arrived after
+-- the hold lapsed, or twice) is recorded as refund_pending, never as a second success.
 CREATE TABLE payments (
   id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   booking_id     uuid NOT NULL REFERENCES bookings (id),
   provider       text NOT NULL,
   provider_ref   text,
+  kind           text NOT NULL DEFAULT 'charge' CHECK (kind IN ('charge', 'webhook')),
   status         text NOT NULL CHECK (status IN ('succeeded', 'failed', 'refund_pending', 'refunded')),
   amount         integer NOT NULL CHECK (amount >= 0),
   currency       text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
@@ -69,8 +71,7 @@ CREATE TABLE payments (
   created_at     timestamptz NOT NULL DEFAULT now(),
   updated_at     timestamptz NOT NULL DEFAULT now()
 );
-CREATE UNIQUE INDEX payments_one_charge_per_booking ON payments (booking_id)
-  WHERE status IN ('succeeded', 'refund_pending', 'refunded');
+CREATE UNIQUE INDEX payments_one_success_per_booking ON payments (booking_id) WHERE status = 'succeeded';
 CREATE INDEX payments_booking_idx ON payments (booking_id, created_at DESC);
 
 -- Provider callbacks already handled: the same event id twice changes nothing.

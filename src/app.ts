@@ -20,7 +20,13 @@ import { showRoutes } from './features/shows/routes.ts';
 import { createShowService } from './features/shows/service.ts';
 import { theatreRoutes } from './features/theatres/routes.ts';
 import { createTheatreService } from './features/theatres/service.ts';
+import { bookingRoutes } from './features/bookings/routes.ts';
+import { createBookingService } from './features/bookings/service.ts';
+import { createSimulatedProvider, type PaymentProvider } from './features/payments/provider.ts';
+import { webhookRoutes } from './features/payments/webhook.ts';
+import { createSeatEventHub } from './features/shows/seat-events.ts';
 import { createAuthenticate } from './http/auth.ts';
+import { keepRawBody } from './http/raw-body.ts';
 import { AppError, serviceUnavailable } from './http/errors.ts';
 import { createMetrics } from './http/metrics.ts';
 import { buildOpenApi } from './http/openapi.ts';
@@ -31,6 +37,8 @@ export interface AppDeps {
   config: Config;
   db: Db;
   logger: Logger;
+  /** The payment provider; the simulated one unless given. */
+  payments?: PaymentProvider;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -49,6 +57,22 @@ export function createApp(deps: AppDeps) {
   const movies = createMovieService(db);
   const theatres = createTheatreService(db);
   const shows = createShowService({ db, currency: config.currency, cleaningMinutes: config.showCleaningMinutes });
+  const payments = deps.payments ?? createSimulatedProvider();
+  const hub = createSeatEventHub(db.url, logger);
+  const bookings = createBookingService({
+    db,
+    payments,
+    shows,
+    holdTtlSeconds: config.holdTtlSeconds,
+    maxPendingHoldsPerUser: config.maxPendingHoldsPerUser,
+    metrics,
+    logger,
+  });
+  shows.setOnCancelled(async (client, showId) => {
+    await bookings.cancelBookingsOfShow(client, showId);
+  });
+  const streams = new Set<() => void>();
+  let draining = false;
 
   app.use(
     pinoHttp({
@@ -76,6 +100,15 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.use(metrics.middleware);
+  // While shutting down, requests that arrive on kept-alive connections are turned away.
+  app.use((_req, res, next) => {
+    if (!draining) {
+      next();
+      return;
+    }
+    res.setHeader('Connection', 'close');
+    sendProblem(res, serviceUnavailable('The server is shutting down; retry on another instance.', 1));
+  });
 
   // Operations, outside /api/v1.
   app.get('/health', (_req, res) => {
@@ -98,7 +131,7 @@ export function createApp(deps: AppDeps) {
 
   const registry: RouteDoc[] = [];
   const api = express.Router();
-  api.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'], strict: false }));
+  api.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'], strict: false, verify: keepRawBody }));
   const ctx: RouteContext = {
     router: api,
     prefix: '/api/v1',
@@ -108,7 +141,9 @@ export function createApp(deps: AppDeps) {
   authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute });
   movieRoutes(ctx, movies);
   theatreRoutes(ctx, theatres);
-  showRoutes(ctx, shows);
+  showRoutes(ctx, shows, hub, { heartbeatMs: config.sseHeartbeatMs, streams });
+  bookingRoutes(ctx, bookings);
+  webhookRoutes(ctx, bookings, config.paymentWebhookSecret);
   app.use('/api/v1', api);
 
   const openapi = buildOpenApi(registry, {
@@ -130,10 +165,25 @@ export function createApp(deps: AppDeps) {
   });
   app.use(errorHandler(config.bodyLimit));
 
-  const closers: (() => Promise<void>)[] = [];
+  let sweeper: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
+  const startSweeper = () => {
+    if (config.expirySweepIntervalMs === 0) return;
+    sweeper = setInterval(() => {
+      if (sweeping !== undefined) return;
+      sweeping = bookings
+        .sweep()
+        .catch((err: unknown) => logger.warn({ err }, 'expiry sweep failed; will retry'))
+        .finally(() => {
+          sweeping = undefined;
+        });
+    }, config.expirySweepIntervalMs);
+    sweeper.unref();
+  };
+
   return {
     app,
-    services: { auth, tokens, movies, theatres, shows },
+    services: { auth, tokens, movies, theatres, shows, bookings, payments, hub },
     metrics,
     openapi,
     /** One-time start-up work that needs the database: the ADMIN_EMAIL account. */
@@ -142,10 +192,20 @@ export function createApp(deps: AppDeps) {
         await auth.ensureAdmin(config.admin);
         logger.info({ email: config.admin.email }, 'admin account ready');
       }
+      startSweeper();
     },
-    /** Stops background work (sweeps, listeners). The caller closes the pool afterwards. */
+    /** Shutdown, first step: refuse new requests and end the live streams. */
+    drain(): void {
+      draining = true;
+      for (const end of [...streams]) end();
+    },
+    /** Stops background work (sweep, LISTEN). The caller closes the pool afterwards. */
     async close(): Promise<void> {
-      for (const close of closers.splice(0)) await close();
+      draining = true;
+      for (const end of [...streams]) end();
+      if (sweeper !== undefined) clearInterval(sweeper);
+      await sweeping;
+      await hub.close();
     },
   };
 }

@@ -53,6 +53,7 @@ export const envSchema = z
     TRUST_PROXY: bool(false),
     SEED_DEMO: bool(true),
     EXPIRY_SWEEP_INTERVAL_MS: int(5000, 0, 3_600_000),
+    SSE_HEARTBEAT_MS: int(15_000, 100, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
   })
   .superRefine((env, ctx) => {
@@ -96,7 +97,9 @@ export interface Config {
   bodyLimit: string;
   trustProxy: boolean;
   seedDemo: boolean;
+  /** 0 turns the background sweep off (the API never depends on it). */
   expirySweepIntervalMs: number;
+  sseHeartbeatMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -166,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     seedDemo: e.SEED_DEMO,
     expirySweepIntervalMs: e.EXPIRY_SWEEP_INTERVAL_MS,
+    sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -95,6 +95,7 @@ async function serve(config: Config, logger: Logger, databaseUrl: string, embedd
     }, config.shutdownTimeoutMs + 5000);
     force.unref();
     try {
+      built.drain();
       await stopWebServer(server, config.shutdownTimeoutMs);
       await built.close();
       await db.close();

@@ -19,6 +19,8 @@ export interface DbOptions {
 
 export interface Db {
   pool: pg.Pool;
+  /** The connection string, for clients that live outside the pool (LISTEN). */
+  url: string;
   /** Runs fn inside BEGIN … COMMIT on one client; rolls back when fn throws. */
   tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export function createDb(opts: DbOptions, logger?: Logger): Db {
   let closed = false;
   return {
     pool,
+    url: opts.connectionString,
     async tx(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;

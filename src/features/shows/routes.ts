@@ -1,6 +1,7 @@
 import { defineRoute, type RouteContext } from '../../http/route.ts';
 import { idParams, listOf, problem } from '../../http/schemas.ts';
 import { seatMapSchema, showCreate, showListQuery, showSchema } from './schemas.ts';
+import type { SeatEventHub } from './seat-events.ts';
 import type { ShowService } from './service.ts';
 
 /** True when an If-None-Match header names this ETag (or is *). */
@@ -12,7 +13,7 @@ export function matchesEtag(header: string | undefined, etag: string): boolean {
   });
 }
 
-export function showRoutes(ctx: RouteContext, shows: ShowService): void {
+export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEventHub, opts: { heartbeatMs: number; streams: Set<() => void> }): void {
   const tag = 'Shows';
   defineRoute(
     ctx,
@@ -102,6 +103,51 @@ export function showRoutes(ctx: RouteContext, shows: ShowService): void {
         return;
       }
       res.type('application/json').send(body);
+    },
+  );
+  defineRoute(
+    ctx,
+    {
+      method: 'get',
+      path: '/shows/:id/seats/stream',
+      tag,
+      summary: 'Live seat map: server-sent events of seat status changes',
+      description:
+        'text/event-stream. First an `event: snapshot` with the whole map, then one unnamed event per change with data ' +
+        '`{"seats":[{"id","status"}]}`, from every server process. Comment lines keep idle streams open.',
+      access: 'public',
+      params: idParams,
+      responses: { 200: { description: 'The event stream', contentType: 'text/event-stream' }, 404: problem('NOT_FOUND') },
+    },
+    async ({ params }, req, res) => {
+      const showId = params.id;
+      const snapshot = await shows.seatMap(showId); // 404 before the stream starts
+      res.status(200);
+      res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('Connection', 'keep-alive');
+      res.setHeader('X-Accel-Buffering', 'no');
+      res.flushHeaders();
+      const send = (chunk: string) => {
+        if (!res.writableEnded) res.write(chunk);
+      };
+      const unsubscribe = hub.subscribe(showId, (event) => {
+        send(`data: ${JSON.stringify({ seats: event.seats })}\n\n`);
+      });
+      send(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify({ seats: snapshot.map.seats.map((s) => ({ id: s.id, status: s.status })) })}\n\n`);
+      const heartbeat = setInterval(() => send(`: ping ${Date.now()}\n\n`), opts.heartbeatMs);
+      heartbeat.unref();
+      let done = false;
+      const end = () => {
+        if (done) return;
+        done = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+        opts.streams.delete(end);
+        if (!res.writableEnded) res.end();
+      };
+      opts.streams.add(end);
+      req.on('close', end);
     },
   );
 }

@@ -1,0 +1,66 @@
+/**
+ * One LISTEN connection per process, outside the pool, that reconnects by itself. Every
+ * server process gets every NOTIFY, so changes made through one process reach the
+ * subscribers of all of them.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+export function listen(url: string, channel: string, onMessage: (payload: string) => void, logger?: Logger): Listener {
+  let client: pg.Client | undefined;
+  let closed = false;
+  let delay = 250;
+  let timer: NodeJS.Timeout | undefined;
+
+  const connect = async () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: url, application_name: 'marquee-listener', keepAlive: true });
+    c.on('notification', (msg) => {
+      if (msg.channel === channel && msg.payload !== undefined) onMessage(msg.payload);
+    });
+    c.on('error', (err) => {
+      logger?.warn({ err }, 'seat event listener lost its connection');
+      retry(c);
+    });
+    c.on('end', () => retry(c));
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      client = c;
+      delay = 250;
+    } catch (err) {
+      logger?.warn({ err }, 'seat event listener could not connect; retrying');
+      retry(c);
+    }
+  };
+  const retry = (c: pg.Client) => {
+    if (closed || timer !== undefined) return;
+    if (client === c) client = undefined;
+    c.removeAllListeners('end');
+    c.end().catch(() => undefined);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, delay);
+    timer.unref();
+    delay = Math.min(delay * 2, 10_000);
+  };
+  void connect();
+
+  return {
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      const c = client;
+      client = undefined;
+      if (c) {
+        c.removeAllListeners('end');
+        await c.end().catch(() => undefined);
+      }
+    },
+  };
+}

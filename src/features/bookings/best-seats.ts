@@ -1,0 +1,58 @@
+/**
+ * Best available: the block of `count` adjacent free seats in one row closest to the centre
+ * of the auditorium, preferring blocks that leave no single free seat stranded between
+ * taken seats (or a wall). Pure: it works on a seat map and holds nothing.
+ */
+export interface MapSeat {
+  id: string;
+  row: string;
+  number: number;
+  category: string;
+  price: number;
+  status: 'available' | 'held' | 'booked';
+}
+
+export function bestBlock(seats: MapSeat[], count: number, category?: string): MapSeat[] | undefined {
+  const rows: MapSeat[][] = [];
+  const byLabel = new Map<string, MapSeat[]>();
+  for (const s of seats) {
+    let r = byLabel.get(s.row);
+    if (r === undefined) {
+      r = [];
+      byLabel.set(s.row, r);
+      rows.push(r);
+    }
+    r.push(s);
+  }
+  const middleRow = (rows.length - 1) / 2;
+  let best: { block: MapSeat[]; strands: boolean; score: number } | undefined;
+
+  rows.forEach((rowSeats, rowIdx) => {
+    const sorted = [...rowSeats].sort((a, b) => a.number - b.number);
+    const byNumber = new Map(sorted.map((s) => [s.number, s]));
+    const first = sorted[0]?.number ?? 0;
+    const last = sorted.at(-1)?.number ?? 0;
+    const rowCentre = (first + last) / 2;
+    const width = Math.max(1, last - first + 1);
+    const free = (n: number) => byNumber.get(n)?.status === 'available';
+    for (let start = first; start + count - 1 <= last; start++) {
+      const block: MapSeat[] = [];
+      for (let n = start; n < start + count; n++) {
+        const s = byNumber.get(n);
+        if (s === undefined || s.status !== 'available' || (category !== undefined && s.category !== category)) break;
+        block.push(s);
+      }
+      if (block.length !== count) continue;
+      const end = start + count - 1;
+      // A single free seat just outside the block, with no free seat beyond it, is stranded.
+      const strands = (free(start - 1) && !free(start - 2)) || (free(end + 1) && !free(end + 2));
+      const horizontal = Math.abs((start + end) / 2 - rowCentre) / width;
+      const vertical = rows.length > 1 ? Math.abs(rowIdx - middleRow) / rows.length : 0;
+      const score = horizontal + vertical;
+      if (best === undefined || (best.strands && !strands) || (best.strands === strands && score < best.score - 1e-9)) {
+        best = { block, strands, score };
+      }
+    }
+  });
+  return best?.block;
+}

@@ -1,0 +1,14 @@
+import { AppError, conflict } from '../../http/errors.ts';
+
+export const seatsUnavailable = (unavailableSeatIds: string[]) =>
+  conflict('SEATS_UNAVAILABLE', 'Seats unavailable', 'Some of the seats are held or booked by someone else.', { unavailableSeatIds });
+export const showNotBookable = (why: string) => conflict('SHOW_NOT_BOOKABLE', 'Show not bookable', why);
+export const holdLimitReached = (max: number) =>
+  conflict('HOLD_LIMIT_REACHED', 'Hold limit reached', `You already hold ${max} pending bookings; confirm or cancel one first.`);
+export const bookingExpired = () => conflict('BOOKING_EXPIRED', 'Booking expired', 'The hold on these seats has expired.');
+export const bookingCancelled = () => conflict('BOOKING_CANCELLED', 'Booking cancelled', 'This booking was cancelled.');
+export const bookingNotCancellable = (why: string) => conflict('BOOKING_NOT_CANCELLABLE', 'Booking not cancellable', why);
+export const paymentDeclined = (reason: string) =>
+  new AppError(402, 'PAYMENT_DECLINED', 'Payment declined', `The payment was declined (${reason}); the seats stay held until the hold expires.`);
+export const idempotencyKeyReused = () =>
+  new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'Idempotency key reused', 'This Idempotency-Key was used with a different request body.');

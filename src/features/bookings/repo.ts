@@ -1,0 +1,298 @@
+/**
+ * SQL of the booking engine. Lock order, everywhere: the per-user advisory lock, then
+ * show_seats rows in ascending id order, then booking rows. Nothing takes them the other
+ * way round, so two transactions can queue on each other but never deadlock.
+ */
+import type { Queryable } from '../../db/pool.ts';
+import type { BookingStatus } from './schemas.ts';
+
+/** Serialises one user's holds (hold limit, idempotency keys) without touching any row. */
+export async function lockUser(db: Queryable, userId: string): Promise<void> {
+  await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('booking-user:' || $1::text, 0))`, [userId]);
+}
+
+export interface IdempotentRow {
+  id: string;
+  request_hash: string | null;
+}
+
+export async function findByIdempotencyKey(db: Queryable, userId: string, key: string) {
+  const { rows } = await db.query<IdempotentRow>(`SELECT id, request_hash FROM bookings WHERE user_id = $1 AND idempotency_key = $2`, [userId, key]);
+  return rows[0];
+}
+
+/** Locks the requested seats of the show, in id order; returns those that exist. */
+export async function lockSeats(db: Queryable, showId: string, seatIds: string[]) {
+  const { rows } = await db.query<{ id: string; price: number }>(
+    `SELECT id, price FROM show_seats WHERE show_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+    [showId, seatIds],
+  );
+  return rows;
+}
+
+/** Locks every seat of a show, in id order (show cancellation). */
+export async function lockAllSeatsOfShow(db: Queryable, showId: string): Promise<void> {
+  await db.query(`SELECT id FROM show_seats WHERE show_id = $1 ORDER BY id FOR UPDATE`, [showId]);
+}
+
+export async function showForBooking(db: Queryable, showId: string) {
+  const { rows } = await db.query<{ status: string; started: boolean; currency: string }>(
+    `SELECT status, starts_at <= now() AS started, currency FROM shows WHERE id = $1`,
+    [showId],
+  );
+  return rows[0];
+}
+
+/**
+ * Expires the pending bookings whose hold on any of these seats has lapsed. A booking that
+ * a concurrent confirm holds is waited for and then skipped if it got confirmed.
+ */
+export async function expireLapsedClaims(db: Queryable, seatIds: string[]) {
+  const { rows } = await db.query<{ id: string; show_id: string }>(
+    `UPDATE bookings SET status = 'expired', expired_at = now()
+      WHERE id IN (SELECT booking_id FROM booking_seats WHERE show_seat_id = ANY($1::uuid[]) AND booking_status = 'pending')
+        AND status = 'pending' AND expires_at <= now()
+      RETURNING id, show_id`,
+    [seatIds],
+  );
+  return rows;
+}
+
+/** Seats of a booking (for the freed-seat events when it is expired or cancelled). */
+export async function seatIdsOfBookings(db: Queryable, bookingIds: string[]) {
+  const { rows } = await db.query<{ booking_id: string; show_id: string; show_seat_id: string }>(
+    `SELECT booking_id, show_id, show_seat_id FROM booking_seats WHERE booking_id = ANY($1::uuid[])`,
+    [bookingIds],
+  );
+  return rows;
+}
+
+/** Seats among these that a pending or confirmed booking still claims. */
+export async function claimedSeats(db: Queryable, seatIds: string[]) {
+  const { rows } = await db.query<{ show_seat_id: string }>(
+    `SELECT show_seat_id FROM booking_seats WHERE show_seat_id = ANY($1::uuid[]) AND booking_status IN ('pending', 'confirmed')`,
+    [seatIds],
+  );
+  return rows.map((r) => r.show_seat_id);
+}
+
+export async function countLiveHolds(db: Queryable, userId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM bookings WHERE user_id = $1 AND status = 'pending' AND expires_at > now()`,
+    [userId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** The booking and its seat claims, in one statement. */
+export async function insertBooking(
+  db: Queryable,
+  b: { userId: string; showId: string; seatIds: string[]; currency: string; ttlSeconds: number; idempotencyKey: string | null; requestHash: string | null },
+): Promise<{ id: string }> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH seats AS (
+       SELECT id, price FROM show_seats WHERE show_id = $2 AND id = ANY($3::uuid[])
+     ), booking AS (
+       INSERT INTO bookings (user_id, show_id, total, currency, expires_at, idempotency_key, request_hash)
+       SELECT $1, $2, coalesce(sum(price), 0), $4, now() + make_interval(secs => $5), $6, $7 FROM seats
+       RETURNING id
+     ), claims AS (
+       INSERT INTO booking_seats (booking_id, booking_status, show_id, show_seat_id, price)
+       SELECT booking.id, 'pending', $2, seats.id, seats.price FROM booking, seats
+     )
+     SELECT id FROM booking`,
+    [b.userId, b.showId, b.seatIds, b.currency, b.ttlSeconds, b.idempotencyKey, b.requestHash],
+  );
+  return rows[0] as { id: string };
+}
+
+export interface BookingLockRow {
+  id: string;
+  user_id: string;
+  show_id: string;
+  status: BookingStatus;
+  total: number;
+  currency: string;
+  lapsed: boolean;
+  show_started: boolean;
+}
+
+export async function lockBooking(db: Queryable, id: string) {
+  const { rows } = await db.query<BookingLockRow>(
+    `SELECT b.id, b.user_id, b.show_id, b.status, b.total, b.currency,
+            (b.status = 'pending' AND b.expires_at <= now()) AS lapsed,
+            (s.starts_at <= now()) AS show_started
+       FROM bookings b JOIN shows s ON s.id = b.show_id
+      WHERE b.id = $1
+      FOR UPDATE OF b`,
+    [id],
+  );
+  return rows[0];
+}
+
+export async function setBookingStatus(db: Queryable, id: string, status: 'confirmed' | 'cancelled' | 'expired'): Promise<void> {
+  const column = status === 'confirmed' ? 'confirmed_at' : status === 'cancelled' ? 'cancelled_at' : 'expired_at';
+  await db.query(`UPDATE bookings SET status = $2, ${column} = now() WHERE id = $1`, [id, status]);
+}
+
+export async function insertPayment(
+  db: Queryable,
+  p: { bookingId: string; provider: string; reference: string | null; status: 'succeeded' | 'failed' | 'refund_pending'; amount: number; currency: string; reason?: string; kind?: 'charge' | 'webhook' },
+): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO payments (booking_id, provider, provider_ref, status, amount, currency, failure_reason, kind)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    [p.bookingId, p.provider, p.reference, p.status, p.amount, p.currency, p.reason ?? null, p.kind ?? 'charge'],
+  );
+  return (rows[0] as { id: string }).id;
+}
+
+/** Moves the successful payments of these bookings to refund_pending; returns them. */
+export async function markRefundPending(db: Queryable, bookingIds: string[]) {
+  const { rows } = await db.query<{ id: string; provider_ref: string | null; amount: number; currency: string }>(
+    `UPDATE payments SET status = 'refund_pending', updated_at = now()
+      WHERE booking_id = ANY($1::uuid[]) AND status = 'succeeded'
+      RETURNING id, provider_ref, amount, currency`,
+    [bookingIds],
+  );
+  return rows;
+}
+
+export async function markRefunded(db: Queryable, paymentId: string): Promise<void> {
+  await db.query(`UPDATE payments SET status = 'refunded', updated_at = now() WHERE id = $1 AND status = 'refund_pending'`, [paymentId]);
+}
+
+export async function hasSucceededPayment(db: Queryable, bookingId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM payments WHERE booking_id = $1 AND status = 'succeeded'`, [bookingId]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Cancels every active booking of a show (its seats are already locked); returns them. */
+export async function cancelBookingsOfShow(db: Queryable, showId: string) {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE bookings SET status = 'cancelled', cancelled_at = now()
+      WHERE show_id = $1 AND status IN ('pending', 'confirmed')
+      RETURNING id`,
+    [showId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The expiry sweep: lapsed holds, oldest first, skipping rows another process is working on. */
+export async function expireDue(db: Queryable, limit: number) {
+  const { rows } = await db.query<{ id: string; show_id: string }>(
+    `WITH due AS (
+       SELECT id FROM bookings WHERE status = 'pending' AND expires_at <= now()
+        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+     )
+     UPDATE bookings b SET status = 'expired', expired_at = now() FROM due WHERE b.id = due.id
+     RETURNING b.id, b.show_id`,
+    [limit],
+  );
+  return rows;
+}
+
+export async function recordWebhookEvent(db: Queryable, e: { id: string; type: string; bookingId: string; outcome: string }): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO webhook_events (id, type, booking_id, outcome) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+    [e.id, e.type, e.bookingId, e.outcome],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function setWebhookOutcome(db: Queryable, id: string, outcome: string): Promise<void> {
+  await db.query(`UPDATE webhook_events SET outcome = $2 WHERE id = $1`, [id, outcome]);
+}
+
+// ---- reads ------------------------------------------------------------------------------
+
+export interface BookingViewRow {
+  id: string;
+  user_id: string;
+  show_id: string;
+  status: BookingStatus;
+  total: number;
+  currency: string;
+  expires_at: Date;
+  created_at: Date;
+  confirmed_at: Date | null;
+  cancelled_at: Date | null;
+  starts_at: Date;
+  movie_id: string;
+  movie_title: string;
+  theatre_id: string;
+  theatre_name: string;
+  theatre_city: string;
+  screen_id: string;
+  screen_name: string;
+  payment_id: string | null;
+  payment_provider: string | null;
+  payment_status: 'succeeded' | 'failed' | 'refund_pending' | 'refunded' | null;
+  payment_amount: number | null;
+  payment_currency: string | null;
+  payment_created_at: Date | null;
+}
+
+/** A lapsed pending booking reads as expired whether or not the sweep has run. */
+const EFFECTIVE_STATUS = `CASE WHEN b.status = 'pending' AND b.expires_at <= now() THEN 'expired' ELSE b.status END`;
+
+const VIEW_SELECT = `
+  SELECT b.id, b.user_id, b.show_id, ${EFFECTIVE_STATUS} AS status, b.total, b.currency, b.expires_at, b.created_at,
+         b.confirmed_at, b.cancelled_at, s.starts_at,
+         m.id AS movie_id, m.title AS movie_title, t.id AS theatre_id, t.name AS theatre_name, t.city AS theatre_city,
+         sc.id AS screen_id, sc.name AS screen_name,
+         p.id AS payment_id, p.provider AS payment_provider, p.status AS payment_status, p.amount AS payment_amount,
+         p.currency AS payment_currency, p.created_at AS payment_created_at
+    FROM bookings b
+    JOIN shows s ON s.id = b.show_id
+    JOIN movies m ON m.id = s.movie_id
+    JOIN theatres t ON t.id = s.theatre_id
+    JOIN screens sc ON sc.id = s.screen_id
+    LEFT JOIN LATERAL (
+      SELECT * FROM payments p WHERE p.booking_id = b.id
+       ORDER BY (p.status <> 'failed') DESC, p.created_at DESC LIMIT 1
+    ) p ON true`;
+
+export async function findBookingViews(db: Queryable, ids: string[]) {
+  const { rows } = await db.query<BookingViewRow>(`${VIEW_SELECT} WHERE b.id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
+/** History, newest first, keyset-paged by (created_at, id). */
+export async function listBookingViews(
+  db: Queryable,
+  f: { userId?: string | undefined; showId?: string | undefined; status?: BookingStatus | undefined; before?: [string, string] | undefined; limit: number },
+) {
+  const { rows } = await db.query<BookingViewRow>(
+    `${VIEW_SELECT}
+      WHERE ($1::uuid IS NULL OR b.user_id = $1)
+        AND ($2::uuid IS NULL OR b.show_id = $2)
+        AND ($3::text IS NULL OR ${EFFECTIVE_STATUS} = $3)
+        AND ($4::timestamptz IS NULL OR (b.created_at, b.id) < ($4::timestamptz, $5::uuid))
+      ORDER BY b.created_at DESC, b.id DESC
+      LIMIT $6`,
+    [f.userId ?? null, f.showId ?? null, f.status ?? null, f.before?.[0] ?? null, f.before?.[1] ?? null, f.limit],
+  );
+  return rows;
+}
+
+export interface BookingSeatRow {
+  booking_id: string;
+  id: string;
+  row: string;
+  number: number;
+  category: string;
+  price: number;
+}
+
+/** Seats of many bookings in one query. */
+export async function seatsOfBookings(db: Queryable, bookingIds: string[]) {
+  const { rows } = await db.query<BookingSeatRow>(
+    `SELECT bs.booking_id, ss.id, ss.row_label AS row, ss.number, ss.category, bs.price
+       FROM booking_seats bs JOIN show_seats ss ON ss.id = bs.show_seat_id
+      WHERE bs.booking_id = ANY($1::uuid[])
+      ORDER BY ss.row_index, ss.number`,
+    [bookingIds],
+  );
+  return rows;
+}

@@ -1,0 +1,157 @@
+import type { Request } from 'express';
+import { validationFailed } from '../../http/errors.ts';
+import { defineRoute, type RouteContext } from '../../http/route.ts';
+import { idParams, listOf, problem } from '../../http/schemas.ts';
+import { seatMapSchema } from '../shows/schemas.ts';
+import { bestSeatsBody, bookingSchema, confirmBody, historyQuery, holdBody, idempotencyKey } from './schemas.ts';
+import type { BookingService } from './service.ts';
+
+function readIdempotencyKey(req: Request): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const parsed = idempotencyKey.safeParse(raw);
+  if (!parsed.success) throw validationFailed([{ path: 'headers.idempotency-key', message: parsed.error.issues[0]?.message ?? 'Invalid.' }]);
+  return parsed.data;
+}
+
+export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void {
+  const tag = 'Bookings';
+  defineRoute(
+    ctx,
+    {
+      method: 'post',
+      path: '/bookings',
+      tag,
+      summary: 'Hold seats of a show (a pending booking until expiresAt)',
+      description:
+        'Locks the seats, checks each is free (a lapsed hold counts as free) and holds them for HOLD_TTL_SECONDS. ' +
+        'The same Idempotency-Key with the same body answers the first booking again.',
+      access: 'user',
+      body: holdBody,
+      headers: { 'Idempotency-Key': { description: 'Makes retries safe: same key and body → the same booking, nothing new held' } },
+      responses: {
+        201: { description: 'Held', schema: bookingSchema },
+        404: problem('NOT_FOUND: no such show'),
+        409: problem('SEATS_UNAVAILABLE (with unavailableSeatIds), SHOW_NOT_BOOKABLE or HOLD_LIMIT_REACHED'),
+        422: problem('VALIDATION_FAILED (seats not of the show) or IDEMPOTENCY_KEY_REUSED'),
+      },
+    },
+    async ({ body, user }, req, res) => {
+      if (user === undefined) return;
+      const key = readIdempotencyKey(req);
+      const { booking, replayed } = await bookings.hold(user, body, key);
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+      res.status(201).location(`${ctx.prefix}/bookings/${booking.id}`).json(booking);
+    },
+  );
+  defineRoute(
+    ctx,
+    {
+      method: 'post',
+      path: '/bookings/:id/confirm',
+      tag,
+      summary: 'Pay for a held booking and confirm it',
+      access: 'user',
+      params: idParams,
+      body: confirmBody,
+      responses: {
+        200: { description: 'Confirmed (again: charged once only)', schema: bookingSchema },
+        402: problem('PAYMENT_DECLINED: the hold stays until it expires'),
+        404: problem('NOT_FOUND'),
+        409: problem('BOOKING_EXPIRED or BOOKING_CANCELLED'),
+      },
+    },
+    async ({ params, body, user }, _req, res) => {
+      if (user === undefined) return;
+      res.json(await bookings.confirm(user, params.id, body.paymentToken));
+    },
+  );
+  defineRoute(
+    ctx,
+    {
+      method: 'post',
+      path: '/bookings/:id/cancel',
+      tag,
+      summary: 'Cancel a booking; its seats are free at once and a payment is refunded',
+      access: 'user',
+      params: idParams,
+      responses: {
+        200: { description: 'Cancelled (or already cancelled)', schema: bookingSchema },
+        404: problem('NOT_FOUND'),
+        409: problem('BOOKING_NOT_CANCELLABLE: expired, or the show has started'),
+      },
+    },
+    async ({ params, user }, _req, res) => {
+      if (user === undefined) return;
+      res.json(await bookings.cancel(user, params.id));
+    },
+  );
+  defineRoute(
+    ctx,
+    {
+      method: 'get',
+      path: '/bookings/:id',
+      tag,
+      summary: 'A booking of yours (admins: anyone’s)',
+      access: 'user',
+      params: idParams,
+      responses: { 200: { description: 'The booking', schema: bookingSchema }, 404: problem('NOT_FOUND') },
+    },
+    async ({ params, user }, _req, res) => {
+      if (user === undefined) return;
+      res.json(await bookings.get(user, params.id));
+    },
+  );
+  defineRoute(
+    ctx,
+    {
+      method: 'get',
+      path: '/bookings',
+      tag,
+      summary: 'Your booking history, newest first',
+      access: 'user',
+      query: historyQuery,
+      responses: { 200: { description: 'A page of bookings', schema: listOf(bookingSchema) } },
+    },
+    async ({ query, user }, _req, res) => {
+      if (user === undefined) return;
+      res.json(await bookings.list({ userId: user.id, status: query.status, limit: query.limit, cursor: query.cursor }));
+    },
+  );
+  defineRoute(
+    ctx,
+    {
+      method: 'get',
+      path: '/shows/:id/bookings',
+      tag,
+      summary: 'Every booking of a show, any user (admin: audits and support)',
+      access: 'admin',
+      params: idParams,
+      query: historyQuery,
+      responses: { 200: { description: 'A page of bookings', schema: listOf(bookingSchema) } },
+    },
+    async ({ params, query }, _req, res) => {
+      res.json(await bookings.list({ showId: params.id, status: query.status, limit: query.limit, cursor: query.cursor }));
+    },
+  );
+  defineRoute(
+    ctx,
+    {
+      method: 'post',
+      path: '/shows/:id/best-seats',
+      tag: 'Shows',
+      summary: 'Suggest the best block of adjacent free seats (not held)',
+      access: 'public',
+      params: idParams,
+      body: bestSeatsBody,
+      responses: {
+        200: { description: 'The suggested seats', schema: seatMapSchema.pick({ seats: true }) },
+        404: problem('NOT_FOUND'),
+        409: problem('SEATS_UNAVAILABLE: no such block'),
+      },
+    },
+    async ({ params, body }, _req, res) => {
+      res.json(await bookings.bestSeats(params.id, body.count, body.category));
+    },
+  );
+}

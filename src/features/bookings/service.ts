@@ -1,0 +1,378 @@
+/**
+ * The booking engine: hold → pay → confirmed; cancel; expiry. Every seat claim is made
+ * under row locks taken in a fixed order (see repo.ts), and the partial unique index
+ * booking_seats_one_active_claim refuses a double claim even if this code were wrong.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Client, Db, Queryable } from '../../db/pool.ts';
+import { isPgError } from '../../db/pool.ts';
+import type { AuthUser } from '../../http/auth.ts';
+import { notFound, validationFailed } from '../../http/errors.ts';
+import type { Metrics } from '../../http/metrics.ts';
+import { decodeCursor, toPage } from '../../http/schemas.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
+import { publishSeatChanges, type SeatChange } from '../shows/seat-events.ts';
+import type { ShowService } from '../shows/service.ts';
+import { bestBlock } from './best-seats.ts';
+import {
+  bookingCancelled,
+  bookingExpired,
+  bookingNotCancellable,
+  holdLimitReached,
+  idempotencyKeyReused,
+  paymentDeclined,
+  seatsUnavailable,
+  showNotBookable,
+} from './errors.ts';
+import * as repo from './repo.ts';
+import type { BookingDto, BookingStatus, HoldBody, WebhookEvent } from './schemas.ts';
+
+export interface BookingDeps {
+  db: Db;
+  payments: PaymentProvider;
+  shows: ShowService;
+  holdTtlSeconds: number;
+  maxPendingHoldsPerUser: number;
+  metrics?: Metrics;
+  logger?: Logger;
+}
+
+const cursorSchema = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
+
+function toDto(v: repo.BookingViewRow, seats: repo.BookingSeatRow[]): BookingDto {
+  return {
+    id: v.id,
+    userId: v.user_id,
+    showId: v.show_id,
+    status: v.status,
+    seats: seats.map((s) => ({ id: s.id, row: s.row, number: s.number, category: s.category, price: s.price })),
+    total: v.total,
+    currency: v.currency,
+    expiresAt: v.expires_at.toISOString(),
+    createdAt: v.created_at.toISOString(),
+    confirmedAt: v.confirmed_at?.toISOString() ?? null,
+    cancelledAt: v.cancelled_at?.toISOString() ?? null,
+    payment:
+      v.payment_id === null
+        ? null
+        : {
+            id: v.payment_id,
+            provider: v.payment_provider ?? '',
+            status: v.payment_status ?? 'failed',
+            amount: v.payment_amount ?? 0,
+            currency: v.payment_currency ?? v.currency,
+            createdAt: (v.payment_created_at ?? v.created_at).toISOString(),
+          },
+    show: {
+      startsAt: v.starts_at.toISOString(),
+      movie: { id: v.movie_id, title: v.movie_title },
+      theatre: { id: v.theatre_id, name: v.theatre_name, city: v.theatre_city },
+      screen: { id: v.screen_id, name: v.screen_name },
+    },
+  };
+}
+
+export function requestHash(body: HoldBody): string {
+  const canonical = JSON.stringify({ showId: body.showId.toLowerCase(), seatIds: body.seatIds.map((s) => s.toLowerCase()).sort() });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Seats freed by expiring or cancelling bookings, as events per show. */
+async function publishFreed(c: Queryable, bookingIds: string[], except: Set<string> = new Set()): Promise<void> {
+  if (bookingIds.length === 0) return;
+  const rows = await repo.seatIdsOfBookings(c, bookingIds);
+  const byShow = new Map<string, SeatChange[]>();
+  for (const r of rows) {
+    if (except.has(r.show_seat_id)) continue;
+    let list = byShow.get(r.show_id);
+    if (list === undefined) {
+      list = [];
+      byShow.set(r.show_id, list);
+    }
+    list.push({ id: r.show_seat_id, status: 'available' });
+  }
+  for (const [showId, seats] of byShow) await publishSeatChanges(c, showId, seats);
+}
+
+export function createBookingService(deps: BookingDeps) {
+  const { db, payments } = deps;
+  const count = (outcome: string) => deps.metrics?.bookings.inc({ outcome });
+
+  async function views(ids: string[]): Promise<BookingDto[]> {
+    if (ids.length === 0) return [];
+    const [rows, seats] = await Promise.all([repo.findBookingViews(db.pool, ids), repo.seatsOfBookings(db.pool, ids)]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => {
+      const v = byId.get(id);
+      return v === undefined ? [] : [toDto(v, seats.filter((s) => s.booking_id === id))];
+    });
+  }
+
+  async function view(id: string): Promise<BookingDto> {
+    const [b] = await views([id]);
+    if (b === undefined) throw notFound('booking');
+    return b;
+  }
+
+  /** Locks a booking the caller may act on; another user's booking is a 404, never a 403. */
+  async function lockOwned(c: Client, user: AuthUser, id: string): Promise<repo.BookingLockRow> {
+    const b = await repo.lockBooking(c, id);
+    if (b === undefined || (b.user_id !== user.id && user.role !== 'admin')) throw notFound('booking');
+    return b;
+  }
+
+  /** Refunds what is refund_pending for these bookings; the sweep retries what fails here. */
+  async function refund(bookingIds: string[]): Promise<void> {
+    if (bookingIds.length === 0) return;
+    const { rows } = await db.pool.query<{ id: string; provider_ref: string | null; amount: number; currency: string }>(
+      `SELECT id, provider_ref, amount, currency FROM payments WHERE booking_id = ANY($1::uuid[]) AND status = 'refund_pending'`,
+      [bookingIds],
+    );
+    for (const p of rows) {
+      try {
+        const r = await payments.refund({ reference: p.provider_ref, amount: p.amount, currency: p.currency });
+        if (r.ok) await repo.markRefunded(db.pool, p.id);
+      } catch (err) {
+        deps.logger?.warn({ err, paymentId: p.id }, 'refund failed; the sweep will retry');
+      }
+    }
+  }
+
+  return {
+    view,
+
+    /**
+     * Holds seats: one transaction that takes the user's advisory lock, locks the seats in
+     * id order, frees lapsed holds on them, and claims them until now + HOLD_TTL_SECONDS.
+     * @throws NOT_FOUND (show), VALIDATION_FAILED (seats not of the show), SHOW_NOT_BOOKABLE,
+     * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (nothing changes), IDEMPOTENCY_KEY_REUSED.
+     */
+    async hold(user: AuthUser, body: HoldBody, idempotencyKey?: string): Promise<{ booking: BookingDto; replayed: boolean }> {
+      const hash = requestHash(body);
+      const seatIds = [...new Set(body.seatIds.map((s) => s.toLowerCase()))].sort();
+      let result: { id: string; replayed: boolean };
+      try {
+        result = await db.tx(async (c) => {
+          await repo.lockUser(c, user.id);
+          if (idempotencyKey !== undefined) {
+            const prior = await repo.findByIdempotencyKey(c, user.id, idempotencyKey);
+            if (prior !== undefined) {
+              if (prior.request_hash !== hash) throw idempotencyKeyReused();
+              return { id: prior.id, replayed: true };
+            }
+          }
+          if ((await repo.countLiveHolds(c, user.id)) >= deps.maxPendingHoldsPerUser) throw holdLimitReached(deps.maxPendingHoldsPerUser);
+
+          const locked = await repo.lockSeats(c, body.showId, seatIds);
+          // Read the show only after the seat locks: a show cancel (which locks all its
+          // seats first) is then either fully before us or fully after us.
+          const show = await repo.showForBooking(c, body.showId);
+          if (show === undefined) throw notFound('show');
+          if (show.status !== 'scheduled') throw showNotBookable('The show was cancelled.');
+          if (show.started) throw showNotBookable('The show has already started.');
+          if (locked.length !== seatIds.length) {
+            const found = new Set(locked.map((s) => s.id));
+            throw validationFailed(
+              body.seatIds.flatMap((id, i) => (found.has(id.toLowerCase()) ? [] : [{ path: `seatIds.${i}`, message: 'Not a seat of this show.' }])),
+            );
+          }
+
+          const expired = await repo.expireLapsedClaims(c, seatIds);
+          const taken = await repo.claimedSeats(c, seatIds);
+          if (taken.length > 0) throw seatsUnavailable(taken);
+
+          const booking = await repo.insertBooking(c, {
+            userId: user.id,
+            showId: body.showId,
+            seatIds,
+            currency: show.currency,
+            ttlSeconds: deps.holdTtlSeconds,
+            idempotencyKey: idempotencyKey ?? null,
+            requestHash: hash,
+          });
+          await publishSeatChanges(c, body.showId, seatIds.map((id) => ({ id, status: 'held' as const })));
+          await publishFreed(c, expired.map((e) => e.id), new Set(seatIds));
+          return { id: booking.id, replayed: false };
+        });
+      } catch (err) {
+        if (isPgError(err) && err.code === '23505' && err.constraint === 'booking_seats_one_active_claim') {
+          // The database's last line of defence fired: report it as the conflict it is.
+          count('unavailable');
+          throw seatsUnavailable([]);
+        }
+        if (err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SEATS_UNAVAILABLE') count('unavailable');
+        throw err;
+      }
+      count(result.replayed ? 'replayed' : 'held');
+      return { booking: await view(result.id), replayed: result.replayed };
+    },
+
+    /**
+     * Pays and confirms. The booking row stays locked while the provider charges, so at most
+     * one charge happens; a confirm racing the hold's expiry is decided under that lock.
+     * @throws BOOKING_EXPIRED, BOOKING_CANCELLED, PAYMENT_DECLINED (the hold stays).
+     */
+    async confirm(user: AuthUser, id: string, paymentToken: string): Promise<BookingDto> {
+      const outcome = await db.tx(async (c) => {
+        const b = await lockOwned(c, user, id);
+        if (b.status === 'confirmed') return { kind: 'already' as const };
+        if (b.status === 'cancelled') return { kind: 'cancelled' as const };
+        if (b.status === 'expired') return { kind: 'expired' as const };
+        if (b.lapsed) {
+          await repo.setBookingStatus(c, id, 'expired');
+          await publishFreed(c, [id]);
+          return { kind: 'expired' as const };
+        }
+        const charge = await payments.charge({ bookingId: id, amount: b.total, currency: b.currency, token: paymentToken });
+        if (!charge.ok) {
+          await repo.insertPayment(c, { bookingId: id, provider: payments.name, reference: null, status: 'failed', amount: b.total, currency: b.currency, reason: charge.reason });
+          return { kind: 'declined' as const, reason: charge.reason };
+        }
+        await repo.insertPayment(c, { bookingId: id, provider: payments.name, reference: charge.reference, status: 'succeeded', amount: b.total, currency: b.currency });
+        await repo.setBookingStatus(c, id, 'confirmed');
+        const seats = await repo.seatIdsOfBookings(c, [id]);
+        await publishSeatChanges(c, b.show_id, seats.map((s) => ({ id: s.show_seat_id, status: 'booked' as const })));
+        return { kind: 'confirmed' as const };
+      });
+      switch (outcome.kind) {
+        case 'cancelled':
+          throw bookingCancelled();
+        case 'expired':
+          count('expired');
+          throw bookingExpired();
+        case 'declined':
+          count('declined');
+          throw paymentDeclined(outcome.reason);
+        case 'confirmed':
+          count('confirmed');
+          break;
+        case 'already':
+          break;
+      }
+      return view(id);
+    },
+
+    /**
+     * Cancels: the seats are free at once; a confirmed booking's payment is refunded.
+     * Cancelling a cancelled booking answers it unchanged.
+     * @throws BOOKING_NOT_CANCELLABLE for an expired booking or once the show started.
+     */
+    async cancel(user: AuthUser, id: string): Promise<BookingDto> {
+      const outcome = await db.tx(async (c) => {
+        const b = await lockOwned(c, user, id);
+        if (b.status === 'cancelled') return 'unchanged';
+        if (b.status === 'expired' || b.lapsed) return 'expired';
+        if (b.show_started) return 'started';
+        await repo.setBookingStatus(c, id, 'cancelled');
+        if (b.status === 'confirmed') await repo.markRefundPending(c, [id]);
+        await publishFreed(c, [id]);
+        return 'cancelled';
+      });
+      if (outcome === 'expired') throw bookingNotCancellable('The booking has expired.');
+      if (outcome === 'started') throw bookingNotCancellable('The show has already started.');
+      if (outcome === 'cancelled') {
+        count('cancelled');
+        await refund([id]);
+      }
+      return view(id);
+    },
+
+    /** Owner or admin; anyone else gets 404. */
+    async get(user: AuthUser, id: string): Promise<BookingDto> {
+      const b = await view(id);
+      if (b.userId !== user.id && user.role !== 'admin') throw notFound('booking');
+      return b;
+    },
+
+    async list(f: { userId?: string; showId?: string; status?: BookingStatus | undefined; limit: number; cursor?: string | undefined }) {
+      const before = decodeCursor(f.cursor, cursorSchema);
+      const rows = await repo.listBookingViews(db.pool, { userId: f.userId, showId: f.showId, status: f.status, before, limit: f.limit + 1 });
+      const page = rows.slice(0, f.limit);
+      const seats = page.length > 0 ? await repo.seatsOfBookings(db.pool, page.map((r) => r.id)) : [];
+      return toPage(rows, f.limit, (r) => [r.created_at.toISOString(), r.id], (r) => toDto(r, seats.filter((s) => s.booking_id === r.id)));
+    },
+
+    /** Suggests the best block of adjacent free seats; holds nothing. */
+    async bestSeats(showId: string, n: number, category?: string) {
+      const { map } = await deps.shows.seatMap(showId);
+      const block = bestBlock(map.seats, n, category);
+      if (block === undefined) throw seatsUnavailable([]);
+      return { seats: block };
+    },
+
+    /** Inside the show-cancel transaction: every active booking of the show is cancelled. */
+    async cancelBookingsOfShow(c: Client, showId: string): Promise<string[]> {
+      await repo.lockAllSeatsOfShow(c, showId);
+      const ids = await repo.cancelBookingsOfShow(c, showId);
+      if (ids.length > 0) {
+        await repo.markRefundPending(c, ids);
+        await publishFreed(c, ids);
+      }
+      return ids;
+    },
+
+    refund,
+
+    /**
+     * Provider callback, already verified. The same event id twice changes nothing. A
+     * success for a pending, unexpired booking confirms it; a success that cannot be kept
+     * (the hold lapsed, the booking was cancelled) is recorded as refund_pending.
+     */
+    async handleWebhook(event: WebhookEvent): Promise<{ duplicate: boolean; outcome: string }> {
+      const result = await db.tx(async (c) => {
+        const fresh = await repo.recordWebhookEvent(c, { id: event.id, type: event.type, bookingId: event.bookingId, outcome: 'processing' });
+        if (!fresh) return { duplicate: true, outcome: 'duplicate' };
+        const b = await repo.lockBooking(c, event.bookingId);
+        let outcome: string;
+        if (b === undefined) {
+          outcome = 'unknown_booking';
+        } else if (event.type === 'payment.failed') {
+          await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'failed', amount: event.amount, currency: event.currency, reason: 'provider_reported_failure', kind: 'webhook' });
+          outcome = 'failure_recorded';
+        } else if (b.status === 'confirmed' && (await repo.hasSucceededPayment(c, b.id))) {
+          outcome = 'already_confirmed';
+        } else if (b.status === 'pending' && !b.lapsed && event.amount === b.total && event.currency === b.currency) {
+          await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'succeeded', amount: event.amount, currency: event.currency, kind: 'webhook' });
+          await repo.setBookingStatus(c, b.id, 'confirmed');
+          const seats = await repo.seatIdsOfBookings(c, [b.id]);
+          await publishSeatChanges(c, b.show_id, seats.map((s) => ({ id: s.show_seat_id, status: 'booked' as const })));
+          outcome = 'confirmed';
+        } else {
+          if (b.status === 'pending' && b.lapsed) {
+            await repo.setBookingStatus(c, b.id, 'expired');
+            await publishFreed(c, [b.id]);
+          }
+          const reason = event.amount !== b.total || event.currency !== b.currency ? 'amount_mismatch' : `booking_${b.lapsed ? 'expired' : b.status}`;
+          await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'refund_pending', amount: event.amount, currency: event.currency, reason, kind: 'webhook' });
+          outcome = 'refund_pending';
+        }
+        await repo.setWebhookOutcome(c, event.id, outcome);
+        return { duplicate: false, outcome };
+      });
+      if (result.outcome === 'refund_pending') await refund([event.bookingId]);
+      return result;
+    },
+
+    /**
+     * One pass of the expiry sweep: lapsed holds become expired and their seats are
+     * announced free; pending refunds are retried. Safe with many processes (SKIP LOCKED).
+     */
+    async sweep(batch = 500): Promise<{ expired: number; refunded: number }> {
+      const expired = await db.tx(async (c) => {
+        const rows = await repo.expireDue(c, batch);
+        await publishFreed(c, rows.map((r) => r.id));
+        return rows.length;
+      });
+      if (expired > 0) deps.metrics?.bookings.inc({ outcome: 'expired' }, expired);
+      const { rows } = await db.pool.query<{ booking_id: string }>(
+        `SELECT DISTINCT booking_id FROM payments WHERE status = 'refund_pending' LIMIT 100`,
+      );
+      await refund(rows.map((r) => r.booking_id));
+      return { expired, refunded: rows.length };
+    },
+  };
+}
+
+export type BookingService = ReturnType<typeof createBookingService>;

@@ -1,0 +1,89 @@
+/**
+ * Live seat changes. Writers publish with pg_notify inside their transaction (delivered on
+ * commit, dropped on rollback); every process LISTENs once and fans events out to the
+ * subscribers of each show.
+ */
+import type { Logger } from 'pino';
+import type { Queryable } from '../../db/pool.ts';
+import { listen, type Listener } from '../../db/listener.ts';
+import type { SeatStatus } from './schemas.ts';
+
+export const SEAT_CHANNEL = 'marquee_seats';
+const CHUNK = 100; // keeps each payload well under PostgreSQL's 8000-byte NOTIFY limit
+
+export interface SeatChange {
+  id: string;
+  status: SeatStatus;
+}
+export interface SeatEvent {
+  showId: string;
+  seats: SeatChange[];
+}
+
+/** Publishes the changes of one show; one round trip whatever the number of chunks. */
+export async function publishSeatChanges(db: Queryable, showId: string, seats: SeatChange[]): Promise<void> {
+  if (seats.length === 0) return;
+  const payloads: string[] = [];
+  for (let i = 0; i < seats.length; i += CHUNK) {
+    payloads.push(JSON.stringify({ showId, seats: seats.slice(i, i + CHUNK) } satisfies SeatEvent));
+  }
+  await db.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [SEAT_CHANNEL, payloads]);
+}
+
+export type SeatSubscriber = (event: SeatEvent) => void;
+
+export function createSeatEventHub(url: string, logger?: Logger) {
+  const subscribers = new Map<string, Set<SeatSubscriber>>();
+  const globalSubscribers = new Set<SeatSubscriber>();
+  let listener: Listener | undefined;
+
+  const dispatch = (payload: string) => {
+    let event: SeatEvent;
+    try {
+      event = JSON.parse(payload) as SeatEvent;
+    } catch {
+      return;
+    }
+    for (const fn of globalSubscribers) fn(event);
+    for (const fn of subscribers.get(event.showId) ?? []) fn(event);
+  };
+  const ensureListening = () => {
+    listener ??= listen(url, SEAT_CHANNEL, dispatch, logger);
+  };
+
+  return {
+    /** Calls fn for every change of the show's seats, from any process; returns the unsubscribe. */
+    subscribe(showId: string, fn: SeatSubscriber): () => void {
+      ensureListening();
+      let set = subscribers.get(showId);
+      if (set === undefined) {
+        set = new Set();
+        subscribers.set(showId, set);
+      }
+      set.add(fn);
+      return () => {
+        set.delete(fn);
+        if (set.size === 0) subscribers.delete(showId);
+      };
+    },
+    /** Every change of every show (cache invalidation). */
+    subscribeAll(fn: SeatSubscriber): () => void {
+      ensureListening();
+      globalSubscribers.add(fn);
+      return () => globalSubscribers.delete(fn);
+    },
+    subscriberCount(): number {
+      let n = 0;
+      for (const s of subscribers.values()) n += s.size;
+      return n;
+    },
+    async close(): Promise<void> {
+      subscribers.clear();
+      globalSubscribers.clear();
+      await listener?.close();
+      listener = undefined;
+    },
+  };
+}
+
+export type SeatEventHub = ReturnType<typeof createSeatEventHub>;

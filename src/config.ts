@@ -25,6 +25,7 @@ export const envSchema = z
   .object({
     NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
     PORT: int(3000, 0, 65535),
+    WORKERS: int(1, 1, 64),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
     DATABASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
@@ -75,6 +76,8 @@ type Env = z.infer<typeof envSchema>;
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   port: number;
+  /** Server processes (node:cluster) sharing the port; 1 runs in-process. */
+  workers: number;
   host: string;
   /** Unset: main.ts starts an embedded PostgreSQL under dataDir and fills this in. */
   databaseUrl: string | undefined;
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
+    workers: e.WORKERS,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir,

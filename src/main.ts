@@ -4,6 +4,7 @@
  * pool and stop the embedded database.
  */
 import 'dotenv/config';
+import cluster from 'node:cluster';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -54,17 +55,70 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config.logLevel);
 
+  if (cluster.isWorker) {
+    // A worker of a cluster: the primary has located, migrated and seeded the database.
+    await serve(config, logger, String(process.env['MARQUEE_WORKER_DATABASE_URL']), undefined);
+    return;
+  }
+
   const { url: databaseUrl, embedded } = await locateDatabase(config, logger);
   try {
-    await serve(config, logger, databaseUrl, embedded);
+    await migrate(databaseUrl, logger);
+    if (embedded !== undefined && config.seedDemo) await seedIfEmpty(databaseUrl, config, logger);
+    if (config.workers > 1) supervise(config, logger, databaseUrl, embedded);
+    else await serve(config, logger, databaseUrl, embedded);
   } catch (err) {
     await embedded?.stop();
     throw err;
   }
 }
 
+async function seedIfEmpty(databaseUrl: string, config: Config, logger: Logger): Promise<void> {
+  const db = createDb({ connectionString: databaseUrl, max: 2, statementTimeoutMs: 120_000, lockTimeoutMs: 10_000, connectionTimeoutMs: 10_000 }, logger);
+  try {
+    if (await catalogueIsEmpty(db)) await seedOnFirstStart(db, config, logger);
+  } finally {
+    await db.close();
+  }
+}
+
+/** WORKERS > 1: fork that many server processes on one port; replace any that dies; stop them all on a signal. */
+function supervise(config: Config, logger: Logger, databaseUrl: string, embedded: EmbeddedServer | undefined): void {
+  let stopping = false;
+  const fork = () => cluster.fork({ MARQUEE_WORKER_DATABASE_URL: databaseUrl });
+  for (let i = 0; i < config.workers; i++) fork();
+  logger.info({ workers: config.workers }, `starting ${config.workers} server processes`);
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.error({ pid: worker.process.pid, code, signal }, 'a server process died; starting another');
+    setTimeout(fork, 500).unref();
+  });
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping the server processes');
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) {
+              resolve();
+              return;
+            }
+            w.once('exit', () => resolve());
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
+    await embedded?.stop();
+    logger.info('stopped cleanly');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
+}
+
 async function serve(config: Config, logger: Logger, databaseUrl: string, embedded: EmbeddedServer | undefined): Promise<void> {
-  await migrate(databaseUrl, logger);
   const db = createDb(
     {
       connectionString: databaseUrl,
@@ -77,9 +131,6 @@ async function serve(config: Config, logger: Logger, databaseUrl: string, embedd
   );
   const built = createApp({ config, db, logger });
   await built.init();
-  if (embedded !== undefined && config.seedDemo && (await catalogueIsEmpty(db))) {
-    await seedOnFirstStart(db, config, logger);
-  }
 
   const { server, url } = await startWebServer(built.app, config.port, config.host);
   logger.info({ url, docs: `${url}/docs` }, `Marquee is listening on ${url} (API reference: ${url}/docs)`);

@@ -1,12 +1,11 @@
 /** The booking invariants, checked in the database after races and faults. */
-import type { TestApp } from './helpers.ts';
 
 export interface InvariantReport {
   checks: number;
   violations: string[];
 }
 
-type Sql = TestApp['sql'];
+type Sql = <R extends Record<string, unknown>>(text: string, params?: unknown[]) => Promise<R[]>;
 
 const CHECKS: [string, string][] = [
   [

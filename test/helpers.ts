@@ -2,7 +2,9 @@
  * Each test file gets its own database, cloned from the migrated template that
  * test/run.ts prepared, and its own server listening on port 0: files run in parallel.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import pg from 'pg';
 import { createApp, type App } from '../src/app.ts';
@@ -199,4 +201,43 @@ export async function makeUsers(t: TestApp, n: number, role: 'customer' | 'admin
   return Promise.all(
     rows.map(async (r) => ({ id: r.id, email: r.email, token: await t.app.services.tokens.signAccess({ id: r.id, role }), refreshToken: '' })),
   );
+}
+
+/** Starts src/main.ts as a real child process on a free port; resolves once it listens. */
+export function spawnServer(databaseUrl: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; url: string; output: () => string }> {
+  const root = path.resolve(import.meta.dirname, '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      SEED_DEMO: 'false',
+      JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+      PAYMENT_WEBHOOK_SECRET: 'whsec_test_0123456789abcdef',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"url":"http:\/\/[^:]+:(\d+)"/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), url: `http://127.0.0.1:${m[1]}`, output: () => out });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early:\n${out}`));
+    });
+  });
 }

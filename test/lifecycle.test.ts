@@ -1,14 +1,11 @@
 /** The real process: start-up with migrations under a lock, and graceful shutdown. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import path from 'node:path';
 import { after, it } from 'node:test';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.ts';
-import { createTestDatabase, databaseUrlFor } from './helpers.ts';
+import { createTestDatabase, databaseUrlFor, spawnServer } from './helpers.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanups) await c();
@@ -40,43 +37,10 @@ it('migrate: five processes migrating one empty database at once → each migrat
   assert.ok(rows.every((r) => r.n === 1));
 });
 
-function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'test',
-      SEED_DEMO: 'false',
-      JWT_SECRET: 'lifecycle-secret-lifecycle-secret-0123',
-      PAYMENT_WEBHOOK_SECRET: 'whsec_lifecycle_0123456789',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /"url":"http:\/\/[^:]+:(\d+)"/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), output: () => out });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', () => reject(new Error(`server exited early:\n${out}`)));
-  });
-}
-
 it('shutdown: SIGTERM while a request is in flight → that request completes, new ones are refused, exit 0', async () => {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
-  const { child, port, output } = await startServer(db.url);
+  const { child, port, output } = await spawnServer(db.url, { JWT_SECRET: 'lifecycle-secret-lifecycle-secret-0123' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
   // A registration whose body arrives slowly: it is in flight when SIGTERM lands.

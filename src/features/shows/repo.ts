@@ -107,8 +107,13 @@ export interface ShowLockRow {
   starts_at: Date;
 }
 
+/**
+ * FOR NO KEY UPDATE, not FOR UPDATE: a hold inserting a booking takes FOR KEY SHARE on the
+ * show through its foreign key while it holds seat locks; a FOR UPDATE here would wait for
+ * those seats in the other order and deadlock (found by the show-cancel race test).
+ */
 export async function lockShow(db: Queryable, id: string): Promise<ShowLockRow | undefined> {
-  const { rows } = await db.query<ShowLockRow>(`SELECT id, status, starts_at FROM shows WHERE id = $1 FOR UPDATE`, [id]);
+  const { rows } = await db.query<ShowLockRow>(`SELECT id, status, starts_at FROM shows WHERE id = $1 FOR NO KEY UPDATE`, [id]);
   return rows[0];
 }
 

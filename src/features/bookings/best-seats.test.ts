@@ -6,7 +6,7 @@ import { bestBlock, type MapSeat } from './best-seats.ts';
 
 /** A row from a picture: '.' free, 'x' taken. */
 function row(label: string, picture: string, category = 'standard'): MapSeat[] {
-  return [...picture].map((c, i) => ({
+  return Array.from(picture).map((c, i) => ({
     id: `${label}${i + 1}`,
     row: label,
     number: i + 1,

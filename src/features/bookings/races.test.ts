@@ -22,7 +22,7 @@ after(async () => {
   await t.close();
 });
 
-const sql = (q: string, p?: unknown[]) => t.sql(q, p);
+const sql = (q: string) => t.sql(q);
 async function assertInvariants() {
   const report = await checkInvariants(sql);
   assert.deepEqual(report.violations, []);

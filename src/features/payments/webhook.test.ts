@@ -17,7 +17,7 @@ before(async () => {
   users = await makeUsers(t, 10);
 });
 after(async () => {
-  const report = await checkInvariants((q, p) => t.sql(q, p));
+  const report = await checkInvariants((q) => t.sql(q));
   await t.close();
   assert.deepEqual(report.violations, []);
 });

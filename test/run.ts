@@ -10,7 +10,8 @@ import 'dotenv/config';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
@@ -31,6 +32,17 @@ function findTests(dir: string): string[] {
   return out.sort();
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = '/' + database;
@@ -48,11 +60,14 @@ async function main(): Promise<number> {
   }
 
   let embedded: EmbeddedServer | undefined;
+  let embeddedDir: string | undefined;
   let adminUrl = process.env['DATABASE_URL'];
   if (adminUrl === undefined || adminUrl === '') {
-    const port = Number(process.env['TEST_PG_PORT'] ?? 54339);
+    // A throw-away cluster per run, on a free port: runs side by side never share one.
+    const port = await freePort();
+    embeddedDir = path.join(root, '.data', 'test-pg', `${process.pid}-${randomBytes(3).toString('hex')}`);
     console.log(`# DATABASE_URL is unset: starting an embedded PostgreSQL for the tests on port ${port}`);
-    embedded = await startEmbeddedPostgres({ dir: path.join(root, '.data', 'test-pg'), port });
+    embedded = await startEmbeddedPostgres({ dir: embeddedDir, port });
     adminUrl = embedded.url('postgres');
   }
 
@@ -85,6 +100,7 @@ async function main(): Promise<number> {
     for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
     await admin.end();
     if (embedded !== undefined) await embedded.stop();
+    if (embeddedDir !== undefined) rmSync(embeddedDir, { recursive: true, force: true });
   }
 }
 

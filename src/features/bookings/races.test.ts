@@ -165,3 +165,41 @@ it('race: an admin cancels a show while buyers rush it → no booking stays acti
   assert.equal(live.length, 0);
   await assertInvariants();
 });
+
+it('race: ten confirms of one booking at once → all 200, charged exactly once', async () => {
+  const show = await makeShow(t, admin);
+  const seats = await seatMap(t, show.id);
+  const u = users[280] as SignedIn;
+  const hold = await t.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [seats[0]?.id] } });
+  const results = await Promise.all(
+    Array.from({ length: 10 }, () => t.request('POST', `/api/v1/bookings/${hold.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } })),
+  );
+  assert.deepEqual(statuses(results), { 200: 10 });
+  const payments = await t.sql(`SELECT 1 FROM payments WHERE booking_id = $1`, [hold.body.id]);
+  assert.equal(payments.length, 1);
+  await assertInvariants();
+});
+
+it('race: expiry sweeps running at once in several processes expire each lapsed hold exactly once', async () => {
+  const show = await makeShow(t, admin, { rows: [{ label: 'A', seats: 60, category: 'standard' }] });
+  const seats = await seatMap(t, show.id);
+  const holders = users.slice(220, 280);
+  const held = await Promise.all(
+    holders.map((u, i) => t.request('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [(seats[i] as SeatMapSeat).id] } })),
+  );
+  assert.ok(held.every((r) => r.status === 201));
+  await t.app.services.bookings.sweep(10_000); // clear what earlier tests left lapsed
+  await t.sql(`UPDATE bookings SET expires_at = now() - interval '1 second' WHERE show_id = $1`, [show.id]);
+  // Four sweepers with small batches, as four server processes would run them.
+  const sweeps = await Promise.all(Array.from({ length: 4 }, () => t.app.services.bookings.sweep(7)));
+  let total = sweeps.reduce((n, s) => n + s.expired, 0);
+  while (total < 60) {
+    const more = await t.app.services.bookings.sweep(50);
+    if (more.expired === 0) break;
+    total += more.expired;
+  }
+  assert.equal(total, 60);
+  const left = await t.sql(`SELECT 1 FROM bookings WHERE show_id = $1 AND status = 'pending'`, [show.id]);
+  assert.equal(left.length, 0);
+  await assertInvariants();
+});

@@ -1,0 +1,135 @@
+/**
+ * The authorization matrix: every endpoint × {anonymous, customer (owner), other customer,
+ * admin}, with the expected status of each cell, from one table. A new endpoint without a
+ * row fails the first test.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { makeMovie, makeScreen, makeShow, makeTheatre, seatMap, type SeatMapSeat, type Show } from './builders.ts';
+import { makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp } from './helpers.ts';
+
+type Who = 'anonymous' | 'customer' | 'other' | 'admin';
+const WHO: Who[] = ['anonymous', 'customer', 'other', 'admin'];
+
+interface Cell {
+  path: string;
+  body?: unknown;
+}
+interface Row {
+  method: string;
+  route: string;
+  expect: [number, number, number, number];
+  /** Builds a fresh request for one cell (state-changing calls get their own resources). */
+  make: (who: Who) => Promise<Cell>;
+}
+
+let t: TestApp;
+let admin: SignedIn;
+let customer: SignedIn;
+let other: SignedIn;
+let spare: SignedIn[];
+let show: Show;
+let seats: SeatMapSeat[];
+let seatCursor = 0;
+const tokenOf = (who: Who) => ({ anonymous: undefined, customer: customer.token, other: other.token, admin: admin.token })[who];
+
+before(async () => {
+  t = await startTestApp({ MAX_PENDING_HOLDS_PER_USER: '50', AUTH_RATE_LIMIT_PER_MINUTE: '0' });
+  admin = await signUpAdmin(t);
+  [customer, other, ...spare] = (await makeUsers(t, 4)) as [SignedIn, SignedIn, SignedIn, SignedIn];
+  show = await makeShow(t, admin, { rows: [{ label: 'A', seats: 60, category: 'standard' }] });
+  seats = await seatMap(t, show.id);
+});
+after(async () => {
+  await t.close();
+});
+
+const nextSeat = () => (seats[seatCursor++] as SeatMapSeat).id;
+async function customerBooking(): Promise<string> {
+  const res = await t.request<{ id: string }>('POST', '/api/v1/bookings', { token: customer.token, body: { showId: show.id, seatIds: [nextSeat()] } });
+  assert.equal(res.status, 201, res.text);
+  return res.body.id;
+}
+const fixed = (path: string, body?: unknown) => () => Promise.resolve({ path, ...(body === undefined ? {} : { body }) });
+const movieBody = () => ({ title: `M ${randomUUID()}`, durationMinutes: 90, language: 'English' });
+const theatreBody = () => ({ name: `T ${randomUUID()}`, city: 'Oslo', address: 'Street 1' });
+const screenBody = () => ({ name: `S ${randomUUID()}`, rows: [{ label: 'A', seats: 4, category: 'standard' }] });
+
+const ROWS: Row[] = [
+  { method: 'POST', route: '/api/v1/auth/register', expect: [201, 201, 201, 201], make: () => Promise.resolve({ path: '/api/v1/auth/register', body: { email: `${randomUUID()}@example.com`, password: 'password123', name: 'N' } }) },
+  { method: 'POST', route: '/api/v1/auth/login', expect: [401, 401, 401, 401], make: fixed('/api/v1/auth/login', { email: 'nobody@example.com', password: 'wrong-password' }) },
+  { method: 'POST', route: '/api/v1/auth/refresh', expect: [401, 401, 401, 401], make: fixed('/api/v1/auth/refresh', { refreshToken: 'rt_nope' }) },
+  { method: 'POST', route: '/api/v1/auth/logout', expect: [204, 204, 204, 204], make: fixed('/api/v1/auth/logout', { refreshToken: 'rt_nope' }) },
+  { method: 'GET', route: '/api/v1/me', expect: [401, 200, 200, 200], make: fixed('/api/v1/me') },
+
+  { method: 'GET', route: '/api/v1/movies', expect: [200, 200, 200, 200], make: fixed('/api/v1/movies') },
+  { method: 'GET', route: '/api/v1/movies/{id}', expect: [200, 200, 200, 200], make: async () => ({ path: `/api/v1/movies/${(await makeMovie(t, admin)).id}` }) },
+  { method: 'POST', route: '/api/v1/movies', expect: [401, 403, 403, 201], make: () => Promise.resolve({ path: '/api/v1/movies', body: movieBody() }) },
+  { method: 'PATCH', route: '/api/v1/movies/{id}', expect: [401, 403, 403, 200], make: async () => ({ path: `/api/v1/movies/${(await makeMovie(t, admin)).id}`, body: { title: 'Renamed' } }) },
+  { method: 'DELETE', route: '/api/v1/movies/{id}', expect: [401, 403, 403, 204], make: async () => ({ path: `/api/v1/movies/${(await makeMovie(t, admin)).id}` }) },
+
+  { method: 'GET', route: '/api/v1/theatres', expect: [200, 200, 200, 200], make: fixed('/api/v1/theatres') },
+  { method: 'GET', route: '/api/v1/theatres/{id}', expect: [200, 200, 200, 200], make: async () => ({ path: `/api/v1/theatres/${(await makeTheatre(t, admin)).id}` }) },
+  { method: 'POST', route: '/api/v1/theatres', expect: [401, 403, 403, 201], make: () => Promise.resolve({ path: '/api/v1/theatres', body: theatreBody() }) },
+  { method: 'PATCH', route: '/api/v1/theatres/{id}', expect: [401, 403, 403, 200], make: async () => ({ path: `/api/v1/theatres/${(await makeTheatre(t, admin)).id}`, body: { city: 'Bergen' } }) },
+  { method: 'DELETE', route: '/api/v1/theatres/{id}', expect: [401, 403, 403, 204], make: async () => ({ path: `/api/v1/theatres/${(await makeTheatre(t, admin)).id}` }) },
+  { method: 'POST', route: '/api/v1/theatres/{id}/screens', expect: [401, 403, 403, 201], make: async () => ({ path: `/api/v1/theatres/${(await makeTheatre(t, admin)).id}/screens`, body: screenBody() }) },
+  { method: 'GET', route: '/api/v1/screens/{id}', expect: [200, 200, 200, 200], make: async () => ({ path: `/api/v1/screens/${(await makeScreen(t, admin)).id}` }) },
+
+  { method: 'GET', route: '/api/v1/shows', expect: [200, 200, 200, 200], make: fixed('/api/v1/shows') },
+  { method: 'GET', route: '/api/v1/shows/{id}', expect: [200, 200, 200, 200], make: () => Promise.resolve({ path: `/api/v1/shows/${show.id}` }) },
+  {
+    method: 'POST',
+    route: '/api/v1/shows',
+    expect: [401, 403, 403, 201],
+    make: async () => ({ path: '/api/v1/shows', body: { movieId: (await makeMovie(t, admin)).id, screenId: (await makeScreen(t, admin)).id, startsAt: new Date(Date.now() + 86_400_000).toISOString(), prices: { standard: 1000, premium: 1500 } } }),
+  },
+  { method: 'POST', route: '/api/v1/shows/{id}/cancel', expect: [401, 403, 403, 200], make: async () => ({ path: `/api/v1/shows/${(await makeShow(t, admin)).id}/cancel` }) },
+  { method: 'GET', route: '/api/v1/shows/{id}/seats', expect: [200, 200, 200, 200], make: () => Promise.resolve({ path: `/api/v1/shows/${show.id}/seats` }) },
+  { method: 'GET', route: '/api/v1/shows/{id}/seats/stream', expect: [200, 200, 200, 200], make: () => Promise.resolve({ path: `/api/v1/shows/${show.id}/seats/stream` }) },
+  { method: 'POST', route: '/api/v1/shows/{id}/best-seats', expect: [200, 200, 200, 200], make: () => Promise.resolve({ path: `/api/v1/shows/${show.id}/best-seats`, body: { count: 2 } }) },
+  { method: 'GET', route: '/api/v1/shows/{id}/bookings', expect: [401, 403, 403, 200], make: () => Promise.resolve({ path: `/api/v1/shows/${show.id}/bookings` }) },
+
+  { method: 'POST', route: '/api/v1/bookings', expect: [401, 201, 201, 201], make: () => Promise.resolve({ path: '/api/v1/bookings', body: { showId: show.id, seatIds: [nextSeat()] } }) },
+  { method: 'GET', route: '/api/v1/bookings', expect: [401, 200, 200, 200], make: fixed('/api/v1/bookings') },
+  { method: 'GET', route: '/api/v1/bookings/{id}', expect: [401, 200, 404, 200], make: async () => ({ path: `/api/v1/bookings/${await customerBooking()}` }) },
+  { method: 'POST', route: '/api/v1/bookings/{id}/confirm', expect: [401, 200, 404, 200], make: async () => ({ path: `/api/v1/bookings/${await customerBooking()}/confirm`, body: { paymentToken: 'tok_visa' } }) },
+  { method: 'POST', route: '/api/v1/bookings/{id}/cancel', expect: [401, 200, 404, 200], make: async () => ({ path: `/api/v1/bookings/${await customerBooking()}/cancel` }) },
+
+  { method: 'POST', route: '/api/v1/payments/webhook', expect: [401, 401, 401, 401], make: fixed('/api/v1/payments/webhook', { id: 'evt', type: 'payment.succeeded', bookingId: randomUUID(), amount: 1, currency: 'USD' }) },
+];
+
+it('matrix: every endpoint of the OpenAPI document has a row, and every row an endpoint', async () => {
+  const doc = await t.request<{ paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json');
+  const documented = Object.entries(doc.body.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+  const tabled = ROWS.map((r) => `${r.method} ${r.route}`).sort();
+  assert.deepEqual(tabled, documented);
+});
+
+describe('matrix', () => {
+  for (const row of ROWS) {
+    it(`${row.method} ${row.route}: ${WHO.map((w, i) => `${w} ${row.expect[i]}`).join(', ')}`, async () => {
+      for (const [i, who] of WHO.entries()) {
+        const cell = await row.make(who);
+        let status: number;
+        if (row.route.endsWith('/stream')) {
+          const ctrl = new AbortController();
+          const res = await fetch(t.url + cell.path, { signal: ctrl.signal, headers: tokenOf(who) ? { authorization: `Bearer ${tokenOf(who)}` } : {} });
+          status = res.status;
+          ctrl.abort();
+        } else {
+          const res = await t.request(row.method, cell.path, { token: tokenOf(who), ...(cell.body === undefined ? {} : { body: cell.body }) });
+          status = res.status;
+          if (status >= 400) assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
+        }
+        assert.equal(status, row.expect[i], `${who}: expected ${row.expect[i]}, got ${status}`);
+      }
+    });
+  }
+});
+
+it('matrix: a token of a spare user works like any customer token (no hidden state)', async () => {
+  const u = spare[0] as SignedIn;
+  assert.equal((await t.request('GET', '/api/v1/me', { token: u.token })).status, 200);
+});

@@ -58,6 +58,15 @@ describe('problem+json', () => {
     assert.equal((await t.sql(`SELECT 1 FROM users WHERE email = 'big@example.com'`)).length, 0);
   });
 
+  it('a NUL character in a field or query (found by the fuzzer) → 422 naming it, not 500', async () => {
+    const res = await t.request<Problem>('POST', '/api/v1/auth/register', { body: { email: 'nul@example.com', password: 'password123', name: 'a\u0000b' } });
+    assert.equal(res.status, 422);
+    assert.deepEqual(res.body.errors?.map((e) => e.path), ['name']);
+    const q = await t.request<Problem>('GET', '/api/v1/movies?language=%00');
+    assert.equal(q.status, 422);
+    assert.deepEqual(q.body.errors?.map((e) => e.path), ['query.language']);
+  });
+
   it('body that is not JSON (text/plain) → 415, not 500', async () => {
     const res = await t.request<Problem>('POST', '/api/v1/auth/login', {
       rawBody: 'email=a',

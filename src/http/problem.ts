@@ -52,7 +52,7 @@ export function toAppError(err: unknown, bodyLimit: string): AppError | undefine
   if (isPgError(err)) {
     const code = err.code ?? '';
     if (UNAVAILABLE_SQLSTATES.has(code) || RETRY_SQLSTATES.has(code)) return serviceUnavailable();
-    if (code === '22P02' || code === '22007' || code === '22008' || code === '22003' || code === '23514') {
+    if (['22P02', '22007', '22008', '22003', '22021', '22P05', '22001', '23514'].includes(code)) {
       // Input that slipped past validation and that the database refused: still the client's fault.
       return validationFailed([{ path: '', message: 'A value is out of range or malformed.' }]);
     }

@@ -71,8 +71,30 @@ export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[], pref
   return out;
 }
 
+/** PostgreSQL text cannot hold NUL: such input is refused here, with its path, not at the database. */
+function findNul(value: unknown, path: string[]): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const found = findNul(v, [...path, String(i)]);
+      if (found) return found;
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      const found = findNul(k, [...path, k]) ?? findNul(v, [...path, k]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 function parseOrThrow<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> | undefined {
   if (schema === undefined) return undefined;
+  const nul = findNul(value, where === 'body' ? [] : [where]);
+  if (nul !== undefined) {
+    if (where === 'params') throw notFound();
+    throw validationFailed([{ path: nul.join('.'), message: 'Must not contain NUL characters.' }]);
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   if (where === 'params') throw notFound();

@@ -95,7 +95,7 @@ it(`fuzz: every endpoint × ${RUNS} generated requests → never a 5xx, errors a
         fc.asyncProperty(arb, async (input) => {
           let path = route;
           pathParams.forEach((p, i) => (path = path.replace(`{${p.name}}`, encodeURIComponent(String(input.ids[i])))));
-          const qs = new URLSearchParams(Object.entries(input.query).map(([k, v]) => [k, String(v)])).toString();
+          const qs = new URLSearchParams(Object.entries(input.query).map(([k, v]): [string, string] => [k, String(v)])).toString();
           const token = input.who === 'admin' ? admin.token : input.who === 'customer' ? customer.token : undefined;
           const res = await t.request(method.toUpperCase(), qs ? `${path}?${qs}` : path, {
             token,

@@ -82,8 +82,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-export async function startTestApp(env: Record<string, string> = {}, opts: { logStream?: NodeJS.WritableStream } = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: { logStream?: NodeJS.WritableStream; databaseUrl?: string } = {},
+): Promise<TestApp> {
+  const database = opts.databaseUrl !== undefined ? { url: opts.databaseUrl, drop: () => Promise.resolve() } : await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
@@ -109,6 +112,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: { log
   await app.init();
   const { server, url } = await startWebServer(app.app, 0);
   const assertions = new pg.Pool({ connectionString: database.url, max: 3 });
+  assertions.on('error', () => undefined); // idle clients killed by chaos tests are simply dropped
 
   return {
     url,

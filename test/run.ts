@@ -5,6 +5,7 @@
  *
  *   npm test                       all tests
  *   npm test -- src/features/auth  only files whose path contains one of the arguments
+ *   npm run test:chaos             the fault-injection suite (*.chaos.ts) instead
  */
 import 'dotenv/config';
 import { spawn } from 'node:child_process';
@@ -19,13 +20,13 @@ import { migrate } from '../src/db/migrate.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-function findTests(dir: string): string[] {
+function findTests(dir: string, suffix: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) out.push(...findTests(p));
-    } else if (entry.name.endsWith('.test.ts')) {
+      if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) out.push(...findTests(p, suffix));
+    } else if (entry.name.endsWith(suffix)) {
       out.push(path.relative(root, p));
     }
   }
@@ -50,8 +51,11 @@ function withDatabase(url: string, database: string): string {
 }
 
 async function main(): Promise<number> {
-  const filters = process.argv.slice(2);
-  const files = [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))].filter(
+  const args = process.argv.slice(2);
+  const chaos = args.includes('--chaos');
+  const filters = args.filter((a) => a !== '--chaos');
+  const suffix = chaos ? '.chaos.ts' : '.test.ts';
+  const files = [...findTests(path.join(root, 'src'), suffix), ...findTests(path.join(root, 'test'), suffix)].filter(
     (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
   );
   if (files.length === 0) {

@@ -43,6 +43,11 @@ export function createDb(opts: DbOptions, logger?: Logger): Db {
   });
   // An idle client whose connection dies must not crash the process; the pool drops it.
   pool.on('error', (err) => logger?.warn({ err }, 'idle database client failed'));
+  // Nor may a checked-out one between two statements (the pool only listens while idle): its
+  // next query then fails and is answered 503, and the broken client is discarded.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger?.warn({ err }, 'database connection lost'));
+  });
 
   let closed = false;
   return {

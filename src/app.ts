@@ -65,12 +65,18 @@ export function createApp(deps: AppDeps) {
     shows,
     holdTtlSeconds: config.holdTtlSeconds,
     maxPendingHoldsPerUser: config.maxPendingHoldsPerUser,
+    paymentTimeoutMs: config.paymentTimeoutMs,
     metrics,
     logger,
   });
-  shows.setOnCancelled(async (client, showId) => {
-    await bookings.cancelBookingsOfShow(client, showId);
-  });
+  shows.setOnCancelled(
+    async (client, showId) => {
+      await bookings.cancelBookingsOfShow(client, showId);
+    },
+    async () => {
+      await bookings.refund(null);
+    },
+  );
   const streams = new Set<() => void>();
   let draining = false;
 

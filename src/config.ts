@@ -55,6 +55,7 @@ export const envSchema = z
     SEED_DEMO: bool(true),
     EXPIRY_SWEEP_INTERVAL_MS: int(5000, 0, 3_600_000),
     SSE_HEARTBEAT_MS: int(15_000, 100, 600_000),
+    PAYMENT_TIMEOUT_MS: int(5000, 100, 8000),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
   })
   .superRefine((env, ctx) => {
@@ -103,6 +104,8 @@ export interface Config {
   /** 0 turns the background sweep off (the API never depends on it). */
   expirySweepIntervalMs: number;
   sseHeartbeatMs: number;
+  /** How long a confirm waits for the payment provider (below the 10 s idle-in-transaction limit). */
+  paymentTimeoutMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: e.SEED_DEMO,
     expirySweepIntervalMs: e.EXPIRY_SWEEP_INTERVAL_MS,
     sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
+    paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

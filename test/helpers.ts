@@ -10,6 +10,7 @@ import pg from 'pg';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
+import type { PaymentProvider } from '../src/features/payments/provider.ts';
 import { createLogger } from '../src/logger.ts';
 import { startWebServer, stopWebServer } from '../src/server.ts';
 
@@ -84,7 +85,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 
 export async function startTestApp(
   env: Record<string, string> = {},
-  opts: { logStream?: NodeJS.WritableStream; databaseUrl?: string } = {},
+  opts: { logStream?: NodeJS.WritableStream; databaseUrl?: string; payments?: PaymentProvider } = {},
 ): Promise<TestApp> {
   const database = opts.databaseUrl !== undefined ? { url: opts.databaseUrl, drop: () => Promise.resolve() } : await createTestDatabase();
   const config = loadConfig({
@@ -108,7 +109,7 @@ export async function startTestApp(
     },
     logger,
   );
-  const app = createApp({ config, db, logger });
+  const app = createApp({ config, db, logger, ...(opts.payments ? { payments: opts.payments } : {}) });
   await app.init();
   const { server, url } = await startWebServer(app.app, 0);
   const assertions = new pg.Pool({ connectionString: database.url, max: 3 });

@@ -7,12 +7,23 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 
 export interface Listener {
+  /** Resolves once LISTEN is in place (or after timeoutMs, whichever comes first). */
+  ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export function listen(url: string, channel: string, onMessage: (payload: string) => void, logger?: Logger): Listener {
+/**
+ * onReconnect runs after a lost connection is back: notifications sent meanwhile were
+ * missed, so subscribers should re-read what they show.
+ */
+export function listen(url: string, channel: string, onMessage: (payload: string) => void, logger?: Logger, onReconnect?: () => void): Listener {
   let client: pg.Client | undefined;
   let closed = false;
+  let connectedOnce = false;
+  let markReady: () => void = () => undefined;
+  const readyPromise = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   let delay = 250;
   let timer: NodeJS.Timeout | undefined;
 
@@ -32,6 +43,9 @@ export function listen(url: string, channel: string, onMessage: (payload: string
       await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       client = c;
       delay = 250;
+      markReady();
+      if (connectedOnce) onReconnect?.();
+      connectedOnce = true;
     } catch (err) {
       logger?.warn({ err }, 'seat event listener could not connect; retrying');
       retry(c);
@@ -52,6 +66,11 @@ export function listen(url: string, channel: string, onMessage: (payload: string
   void connect();
 
   return {
+    async ready(timeoutMs = 2000) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([readyPromise, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+    },
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);

@@ -52,6 +52,8 @@ export function toAppError(err: unknown, bodyLimit: string): AppError | undefine
   if (isPgError(err)) {
     const code = err.code ?? '';
     if (UNAVAILABLE_SQLSTATES.has(code) || RETRY_SQLSTATES.has(code)) return serviceUnavailable();
+    // A unique or exclusion constraint that a service did not translate itself is still a conflict.
+    if (code === '23505' || code === '23P01') return new AppError(409, 'CONFLICT', 'Conflict', 'This conflicts with existing data.');
     if (['22P02', '22007', '22008', '22003', '22021', '22P05', '22001', '23514'].includes(code)) {
       // Input that slipped past validation and that the database refused: still the client's fault.
       return validationFailed([{ path: '', message: 'A value is out of range or malformed.' }]);

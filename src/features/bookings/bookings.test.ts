@@ -390,3 +390,68 @@ describe('defence in depth', () => {
     await t.sql(`INSERT INTO booking_seats (booking_id, booking_status, show_id, show_seat_id, price) VALUES ($1, 'cancelled', $2, $3, 0)`, [other?.id, show.id, seats[0]?.id]);
   });
 });
+
+describe('edges found in review', () => {
+  it('confirm after the show started, or of a cancelled show → 409 SHOW_NOT_BOOKABLE, nobody charged', async () => {
+    const { show, seats } = await freshShow();
+    const u = user();
+    const b = await hold(u, show.id, [seats[0]?.id ?? '']);
+    await t.sql(`UPDATE shows SET starts_at = now() - interval '1 minute' WHERE id = $1`, [show.id]);
+    const res = await t.request<Problem>('POST', `/api/v1/bookings/${b.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } });
+    assert.equal(res.status, 409);
+    assert.equal(res.body.code, 'SHOW_NOT_BOOKABLE');
+    assert.equal((await t.sql(`SELECT 1 FROM payments WHERE booking_id = $1`, [b.body.id])).length, 0);
+  });
+
+  it('best seats of a cancelled show → 409 SHOW_NOT_BOOKABLE; bookings of an unknown show (admin) → 404', async () => {
+    const { show } = await freshShow();
+    await t.request('POST', `/api/v1/shows/${show.id}/cancel`, { token: admin.token });
+    const best = await t.request<Problem>('POST', `/api/v1/shows/${show.id}/best-seats`, { body: { count: 2 } });
+    assert.equal(best.status, 409);
+    assert.equal(best.body.code, 'SHOW_NOT_BOOKABLE');
+    const list = await t.request<Problem>('GET', '/api/v1/shows/00000000-0000-4000-8000-000000000000/bookings', { token: admin.token });
+    assert.equal(list.status, 404);
+  });
+});
+
+describe('a slow payment provider', () => {
+  it('confirm: the provider does not answer within PAYMENT_TIMEOUT_MS → 503 with Retry-After, the hold stays, a retry charges once', async () => {
+    let calls = 0;
+    let slow = true;
+    const charged = new Map<string, string>();
+    const provider = {
+      name: 'slow',
+      async charge({ bookingId }: { bookingId: string }) {
+        calls++;
+        if (slow) await new Promise((r) => setTimeout(r, 2000));
+        const ref = charged.get(bookingId) ?? `ref_${bookingId}`;
+        charged.set(bookingId, ref); // idempotent per booking, as a real provider is per key
+        return { ok: true as const, reference: ref };
+      },
+      refund: () => Promise.resolve({ ok: true }),
+    };
+    const s = await startTestApp({ PAYMENT_TIMEOUT_MS: '200' }, { payments: provider });
+    try {
+      const a = await signUpAdmin(s);
+      const [u] = (await makeUsers(s, 1)) as [SignedIn];
+      const show = await makeShow(s, a);
+      const map = await seatMap(s, show.id);
+      const b = await s.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [map[0]?.id] } });
+      const started = Date.now();
+      const res = await s.request<Problem>('POST', `/api/v1/bookings/${b.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } });
+      assert.equal(res.status, 503);
+      assert.ok(Date.now() - started < 1500);
+      assert.ok(res.headers.get('retry-after'));
+      const [row] = await s.sql<{ status: string }>(`SELECT status FROM bookings WHERE id = $1`, [b.body.id]);
+      assert.equal(row?.status, 'pending');
+      slow = false;
+      const retry = await s.request<Booking>('POST', `/api/v1/bookings/${b.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } });
+      assert.equal(retry.status, 200);
+      assert.equal(calls, 2);
+      assert.equal(charged.size, 1, 'the provider saw one charge key');
+      assert.equal((await s.sql(`SELECT 1 FROM payments WHERE booking_id = $1 AND status = 'succeeded'`, [b.body.id])).length, 1);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -48,11 +48,18 @@ export async function showForBooking(db: Queryable, showId: string) {
  * a concurrent confirm holds is waited for and then skipped if it got confirmed.
  */
 export async function expireLapsedClaims(db: Queryable, seatIds: string[]) {
+  // The booking rows are locked in id order first, like every other multi-row lock here.
   const { rows } = await db.query<{ id: string; show_id: string }>(
-    `UPDATE bookings SET status = 'expired', expired_at = now()
-      WHERE id IN (SELECT booking_id FROM booking_seats WHERE show_seat_id = ANY($1::uuid[]) AND booking_status = 'pending')
-        AND status = 'pending' AND expires_at <= now()
-      RETURNING id, show_id`,
+    `WITH lapsed AS (
+       SELECT id FROM bookings
+        WHERE id IN (SELECT booking_id FROM booking_seats WHERE show_seat_id = ANY($1::uuid[]) AND booking_status = 'pending')
+          AND status = 'pending' AND expires_at <= now()
+        ORDER BY id
+        FOR UPDATE
+     )
+     UPDATE bookings b SET status = 'expired', expired_at = now()
+       FROM lapsed WHERE b.id = lapsed.id AND b.status = 'pending'
+     RETURNING b.id, b.show_id`,
     [seatIds],
   );
   return rows;
@@ -115,13 +122,14 @@ export interface BookingLockRow {
   currency: string;
   lapsed: boolean;
   show_started: boolean;
+  show_status: 'scheduled' | 'cancelled';
 }
 
 export async function lockBooking(db: Queryable, id: string) {
   const { rows } = await db.query<BookingLockRow>(
     `SELECT b.id, b.user_id, b.show_id, b.status, b.total, b.currency,
             (b.status = 'pending' AND b.expires_at <= now()) AS lapsed,
-            (s.starts_at <= now()) AS show_started
+            (s.starts_at <= now()) AS show_started, s.status AS show_status
        FROM bookings b JOIN shows s ON s.id = b.show_id
       WHERE b.id = $1
       FOR UPDATE OF b`,
@@ -154,6 +162,17 @@ export async function markRefundPending(db: Queryable, bookingIds: string[]) {
       WHERE booking_id = ANY($1::uuid[]) AND status = 'succeeded'
       RETURNING id, provider_ref, amount, currency`,
     [bookingIds],
+  );
+  return rows;
+}
+
+/** refund_pending payments, locked for the refund call; rows another process holds are skipped. */
+export async function claimRefundPending(db: Queryable, bookingIds: string[] | null, limit: number) {
+  const { rows } = await db.query<{ id: string; provider_ref: string | null; amount: number; currency: string }>(
+    `SELECT id, provider_ref, amount, currency FROM payments
+      WHERE status = 'refund_pending' AND ($1::uuid[] IS NULL OR booking_id = ANY($1::uuid[]))
+      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [bookingIds, limit],
   );
   return rows;
 }

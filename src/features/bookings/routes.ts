@@ -131,7 +131,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       responses: { 200: { description: 'A page of bookings', schema: listOf(bookingSchema) } },
     },
     async ({ params, query }, _req, res) => {
-      res.json(await bookings.list({ showId: params.id, status: query.status, limit: query.limit, cursor: query.cursor }));
+      res.json(await bookings.listOfShow(params.id, { status: query.status, limit: query.limit, cursor: query.cursor }));
     },
   );
   defineRoute(

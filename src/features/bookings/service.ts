@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Client, Db, Queryable } from '../../db/pool.ts';
 import { isPgError } from '../../db/pool.ts';
 import type { AuthUser } from '../../http/auth.ts';
-import { notFound, validationFailed } from '../../http/errors.ts';
+import { notFound, serviceUnavailable, validationFailed } from '../../http/errors.ts';
 import type { Metrics } from '../../http/metrics.ts';
 import { decodeCursor, toPage } from '../../http/schemas.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
@@ -29,12 +29,33 @@ import {
 import * as repo from './repo.ts';
 import type { BookingDto, BookingStatus, HoldBody, WebhookEvent } from './schemas.ts';
 
+/**
+ * A provider that does not answer in time: the confirm answers 503 and may be retried; the
+ * provider's idempotency key (the booking id) makes sure a retry never charges twice. The
+ * bound stays below idle_in_transaction_session_timeout so the transaction is never killed
+ * under a charge.
+ */
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(serviceUnavailable('The payment provider did not answer in time; retry — you will not be charged twice.')), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface BookingDeps {
   db: Db;
   payments: PaymentProvider;
   shows: ShowService;
   holdTtlSeconds: number;
   maxPendingHoldsPerUser: number;
+  paymentTimeoutMs?: number;
   metrics?: Metrics;
   logger?: Logger;
 }
@@ -116,6 +137,14 @@ export function createBookingService(deps: BookingDeps) {
     return b;
   }
 
+  async function list(f: { userId?: string; showId?: string; status?: BookingStatus | undefined; limit: number; cursor?: string | undefined }) {
+    const before = decodeCursor(f.cursor, cursorSchema);
+    const rows = await repo.listBookingViews(db.pool, { userId: f.userId, showId: f.showId, status: f.status, before, limit: f.limit + 1 });
+    const page = rows.slice(0, f.limit);
+    const seats = page.length > 0 ? await repo.seatsOfBookings(db.pool, page.map((r) => r.id)) : [];
+    return toPage(rows, f.limit, (r) => [r.created_at.toISOString(), r.id], (r) => toDto(r, seats.filter((s) => s.booking_id === r.id)));
+  }
+
   /** Locks a booking the caller may act on; another user's booking is a 404, never a 403. */
   async function lockOwned(c: Client, user: AuthUser, id: string): Promise<repo.BookingLockRow> {
     const b = await repo.lockBooking(c, id);
@@ -123,21 +152,30 @@ export function createBookingService(deps: BookingDeps) {
     return b;
   }
 
-  /** Refunds what is refund_pending for these bookings; the sweep retries what fails here. */
-  async function refund(bookingIds: string[]): Promise<void> {
-    if (bookingIds.length === 0) return;
-    const { rows } = await db.pool.query<{ id: string; provider_ref: string | null; amount: number; currency: string }>(
-      `SELECT id, provider_ref, amount, currency FROM payments WHERE booking_id = ANY($1::uuid[]) AND status = 'refund_pending'`,
-      [bookingIds],
-    );
-    for (const p of rows) {
-      try {
-        const r = await payments.refund({ reference: p.provider_ref, amount: p.amount, currency: p.currency });
-        if (r.ok) await repo.markRefunded(db.pool, p.id);
-      } catch (err) {
-        deps.logger?.warn({ err, paymentId: p.id }, 'refund failed; the sweep will retry');
-      }
+  /**
+   * Refunds what is refund_pending for these bookings (all of them when null). Each payment
+   * is claimed with FOR UPDATE SKIP LOCKED for the call, so two processes never refund the
+   * same payment at once; the payment id is the provider's idempotency key. What fails
+   * stays refund_pending and the sweep retries it.
+   */
+  async function refund(bookingIds: string[] | null): Promise<number> {
+    if (bookingIds !== null && bookingIds.length === 0) return 0;
+    let refunded = 0;
+    try {
+      await db.tx(async (c) => {
+        const pending = await repo.claimRefundPending(c, bookingIds, 100);
+        for (const p of pending) {
+          const r = await payments.refund({ paymentId: p.id, reference: p.provider_ref, amount: p.amount, currency: p.currency });
+          if (r.ok) {
+            await repo.markRefunded(c, p.id);
+            refunded++;
+          }
+        }
+      });
+    } catch (err) {
+      deps.logger?.warn({ err }, 'refund failed; the sweep will retry');
     }
+    return refunded;
   }
 
   return {
@@ -225,7 +263,11 @@ export function createBookingService(deps: BookingDeps) {
           await publishFreed(c, [id]);
           return { kind: 'expired' as const };
         }
-        const charge = await payments.charge({ bookingId: id, amount: b.total, currency: b.currency, token: paymentToken });
+        if (b.show_status === 'cancelled' || b.show_started) return { kind: 'not_bookable' as const };
+        const charge = await withTimeout(
+          payments.charge({ bookingId: id, amount: b.total, currency: b.currency, token: paymentToken }),
+          deps.paymentTimeoutMs ?? 5000,
+        );
         if (!charge.ok) {
           await repo.insertPayment(c, { bookingId: id, provider: payments.name, reference: null, status: 'failed', amount: b.total, currency: b.currency, reason: charge.reason });
           return { kind: 'declined' as const, reason: charge.reason };
@@ -237,6 +279,8 @@ export function createBookingService(deps: BookingDeps) {
         return { kind: 'confirmed' as const };
       });
       switch (outcome.kind) {
+        case 'not_bookable':
+          throw showNotBookable('The show has started or was cancelled; the booking can no longer be paid.');
         case 'cancelled':
           throw bookingCancelled();
         case 'expired':
@@ -286,16 +330,19 @@ export function createBookingService(deps: BookingDeps) {
       return b;
     },
 
-    async list(f: { userId?: string; showId?: string; status?: BookingStatus | undefined; limit: number; cursor?: string | undefined }) {
-      const before = decodeCursor(f.cursor, cursorSchema);
-      const rows = await repo.listBookingViews(db.pool, { userId: f.userId, showId: f.showId, status: f.status, before, limit: f.limit + 1 });
-      const page = rows.slice(0, f.limit);
-      const seats = page.length > 0 ? await repo.seatsOfBookings(db.pool, page.map((r) => r.id)) : [];
-      return toPage(rows, f.limit, (r) => [r.created_at.toISOString(), r.id], (r) => toDto(r, seats.filter((s) => s.booking_id === r.id)));
+    list,
+
+    /** Every booking of a show (admin). @throws NOT_FOUND for an unknown show. */
+    async listOfShow(showId: string, f: { status?: BookingStatus | undefined; limit: number; cursor?: string | undefined }) {
+      await deps.shows.get(showId);
+      return list({ showId, ...f });
     },
 
     /** Suggests the best block of adjacent free seats; holds nothing. */
     async bestSeats(showId: string, n: number, category?: string) {
+      const show = await deps.shows.get(showId);
+      if (show.status === 'cancelled') throw showNotBookable('The show was cancelled.');
+      if (new Date(show.startsAt).getTime() <= Date.now()) throw showNotBookable('The show has already started.');
       const { map } = await deps.shows.seatMap(showId);
       const block = bestBlock(map.seats, n, category);
       if (block === undefined) throw seatsUnavailable([]);
@@ -366,11 +413,8 @@ export function createBookingService(deps: BookingDeps) {
         return rows.length;
       });
       if (expired > 0) deps.metrics?.bookings.inc({ outcome: 'expired' }, expired);
-      const { rows } = await db.pool.query<{ booking_id: string }>(
-        `SELECT DISTINCT booking_id FROM payments WHERE status = 'refund_pending' LIMIT 100`,
-      );
-      await refund(rows.map((r) => r.booking_id));
-      return { expired, refunded: rows.length };
+      const refunded = await refund(null);
+      return { expired, refunded };
     },
   };
 }

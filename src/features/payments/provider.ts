@@ -10,7 +10,8 @@ export type ChargeResult = { ok: true; reference: string } | { ok: false; reason
 export interface PaymentProvider {
   readonly name: string;
   charge(input: { bookingId: string; amount: number; currency: string; token: string }): Promise<ChargeResult>;
-  refund(input: { reference: string | null; amount: number; currency: string }): Promise<{ ok: boolean }>;
+  /** `paymentId` is the idempotency key: refunding one payment twice refunds it once. */
+  refund(input: { paymentId: string; reference: string | null; amount: number; currency: string }): Promise<{ ok: boolean }>;
 }
 
 /** Accepts any token starting `tok_` except `tok_declined`, which it declines. */

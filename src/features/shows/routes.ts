@@ -121,7 +121,7 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
     },
     async ({ params }, req, res) => {
       const showId = params.id;
-      const snapshot = await shows.seatMap(showId); // 404 before the stream starts
+      await shows.get(showId); // 404 before the stream starts
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -131,10 +131,33 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
       const send = (chunk: string) => {
         if (!res.writableEnded) res.write(chunk);
       };
-      const unsubscribe = hub.subscribe(showId, (event) => {
-        send(`data: ${JSON.stringify({ seats: event.seats })}\n\n`);
+      const sendSnapshot = async () => {
+        const snapshot = await shows.seatMap(showId);
+        send(`event: snapshot\ndata: ${JSON.stringify({ seats: snapshot.map.seats.map((s) => ({ id: s.id, status: s.status })) })}\n\n`);
+      };
+      // Events that arrive before the snapshot is out wait for it, so none is lost or reordered.
+      let pending: string[] | undefined = [];
+      const unsubscribe = await hub.subscribe(showId, (event) => {
+        if (event.resync === true) {
+          sendSnapshot().catch(() => undefined);
+          return;
+        }
+        const chunk = `data: ${JSON.stringify({ seats: event.seats })}\n\n`;
+        if (pending) pending.push(chunk);
+        else send(chunk);
       });
-      send(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify({ seats: snapshot.map.seats.map((s) => ({ id: s.id, status: s.status })) })}\n\n`);
+      send('retry: 2000\n\n');
+      try {
+        await sendSnapshot(); // read after subscribing: nothing falls between the two
+      } catch (err) {
+        // The stream has started: end it; the client's EventSource reconnects after `retry`.
+        req.log.warn({ err }, 'seat stream snapshot failed');
+        unsubscribe();
+        res.end();
+        return;
+      }
+      for (const chunk of pending) send(chunk);
+      pending = undefined;
       const heartbeat = setInterval(() => send(`: ping ${Date.now()}\n\n`), opts.heartbeatMs);
       heartbeat.unref();
       let done = false;

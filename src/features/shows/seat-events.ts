@@ -18,6 +18,8 @@ export interface SeatChange {
 export interface SeatEvent {
   showId: string;
   seats: SeatChange[];
+  /** Set after the LISTEN connection was lost and is back: events may have been missed. */
+  resync?: boolean;
 }
 
 /** Publishes the changes of one show; one round trip whatever the number of chunks. */
@@ -47,14 +49,21 @@ export function createSeatEventHub(url: string, logger?: Logger) {
     for (const fn of globalSubscribers) fn(event);
     for (const fn of subscribers.get(event.showId) ?? []) fn(event);
   };
+  const resyncAll = () => {
+    for (const [showId, set] of subscribers) for (const fn of set) fn({ showId, seats: [], resync: true });
+  };
   const ensureListening = () => {
-    listener ??= listen(url, SEAT_CHANNEL, dispatch, logger);
+    listener ??= listen(url, SEAT_CHANNEL, dispatch, logger, resyncAll);
+    return listener;
   };
 
   return {
-    /** Calls fn for every change of the show's seats, from any process; returns the unsubscribe. */
-    subscribe(showId: string, fn: SeatSubscriber): () => void {
-      ensureListening();
+    /**
+     * Calls fn for every change of the show's seats, from any process; resolves, once the
+     * process is listening, to the unsubscribe. Read a snapshot after this, not before.
+     */
+    async subscribe(showId: string, fn: SeatSubscriber): Promise<() => void> {
+      await ensureListening().ready();
       let set = subscribers.get(showId);
       if (set === undefined) {
         set = new Set();
@@ -68,7 +77,7 @@ export function createSeatEventHub(url: string, logger?: Logger) {
     },
     /** Every change of every show (cache invalidation). */
     subscribeAll(fn: SeatSubscriber): () => void {
-      ensureListening();
+      void ensureListening().ready();
       globalSubscribers.add(fn);
       return () => globalSubscribers.delete(fn);
     },

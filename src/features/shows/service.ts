@@ -60,6 +60,7 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
   let onCancelled: OnShowCancelled = () => Promise.resolve();
+  let afterCancelled: (showId: string) => Promise<void> = () => Promise.resolve();
 
   async function get(id: string): Promise<ShowDto> {
     const row = await repo.findShow(db.pool, id);
@@ -69,8 +70,10 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
 
   return {
     get,
-    setOnCancelled(fn: OnShowCancelled) {
-      onCancelled = fn;
+    /** inTx runs inside the cancel transaction; after runs once it committed (refunds). */
+    setOnCancelled(inTx: OnShowCancelled, after?: (showId: string) => Promise<void>) {
+      onCancelled = inTx;
+      if (after) afterCancelled = after;
     },
 
     /**
@@ -158,14 +161,16 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
      * cancelled show answers it unchanged. @throws SHOW_NOT_CANCELLABLE once it started.
      */
     async cancel(id: string): Promise<ShowDto> {
-      await db.tx(async (c) => {
+      const changed = await db.tx(async (c) => {
         const show = await repo.lockShow(c, id);
         if (show === undefined) throw notFound('show');
-        if (show.status === 'cancelled') return;
+        if (show.status === 'cancelled') return false;
         if (show.starts_at.getTime() <= now().getTime()) throw showNotCancellable();
         await repo.markShowCancelled(c, id);
         await onCancelled(c, id);
+        return true;
       });
+      if (changed) await afterCancelled(id);
       return get(id);
     },
   };

@@ -50,11 +50,26 @@ CREATE INDEX booking_seats_show_active_idx ON booking_seats (show_id)
 -- lapsed hold counts as free at once, whether or not the expiry sweep has run.
 CREATE VIEW live_seat_claims AS
 SELECT bs.show_seat_id, bs.show_id, bs.booking_id, b.user_id,
-       CASE WHEN bs.booking_status = 'confirmed' THEN 'booked' ELSE 'held' END AS status
+       CASE WHEN bs.booking_status = 'confirmed' THEN 'booked' ELSE 'held' END AS status,
+       CASE WHEN bs.booking_status = 'pending' THEN b.expires_at END AS hold_expires_at
   FROM booking_seats bs
   JOIN bookings b ON b.id = bs.booking_id
  WHERE bs.booking_status = 'confirmed'
     OR (bs.booking_status = 'pending' AND b.expires_at > now());
+
+-- Every write to booking_seats (through the API, a cascade, or plain SQL) tells every
+-- server process which shows changed, so their cached seat maps are dropped.
+CREATE FUNCTION notify_seat_map_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('marquee_seat_maps', s.show_id::text) FROM (SELECT DISTINCT show_id FROM changed_rows) s;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER booking_seats_changed_insert AFTER INSERT ON booking_seats
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_map_changed();
+CREATE TRIGGER booking_seats_changed_update AFTER UPDATE ON booking_seats
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_map_changed();
+CREATE TRIGGER booking_seats_changed_delete AFTER DELETE ON booking_seats
+  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_map_changed();
 
 -- At most one successful charge per booking. A charge that cannot be kept (it arrived after
 -- the hold lapsed, or twice) is recorded as refund_pending, never as a second success.
@@ -84,6 +99,10 @@ CREATE TABLE webhook_events (
 );
 
 -- Down Migration
+DROP TRIGGER booking_seats_changed_insert ON booking_seats;
+DROP TRIGGER booking_seats_changed_update ON booking_seats;
+DROP TRIGGER booking_seats_changed_delete ON booking_seats;
+DROP FUNCTION notify_seat_map_changed();
 DROP VIEW live_seat_claims;
 DROP TABLE webhook_events;
 DROP TABLE payments;

@@ -56,9 +56,9 @@ export function createApp(deps: AppDeps) {
   const auth = createAuthService({ db, tokens, refreshTtlDays: config.refreshTokenTtlDays });
   const movies = createMovieService(db);
   const theatres = createTheatreService(db);
-  const shows = createShowService({ db, currency: config.currency, cleaningMinutes: config.showCleaningMinutes });
-  const payments = deps.payments ?? createSimulatedProvider();
   const hub = createSeatEventHub(db.url, logger);
+  const shows = createShowService({ db, currency: config.currency, cleaningMinutes: config.showCleaningMinutes, hub });
+  const payments = deps.payments ?? createSimulatedProvider();
   const bookings = createBookingService({
     db,
     payments,

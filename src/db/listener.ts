@@ -7,6 +7,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 
 export interface Listener {
+  /** True while the LISTEN connection is up (caches may trust invalidations). */
+  listening(): boolean;
   /** Resolves once LISTEN is in place (or after timeoutMs, whichever comes first). */
   ready(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -16,7 +18,13 @@ export interface Listener {
  * onReconnect runs after a lost connection is back: notifications sent meanwhile were
  * missed, so subscribers should re-read what they show.
  */
-export function listen(url: string, channel: string, onMessage: (payload: string) => void, logger?: Logger, onReconnect?: () => void): Listener {
+export function listen(
+  url: string,
+  channels: string[],
+  onMessage: (channel: string, payload: string) => void,
+  logger?: Logger,
+  onReconnect?: () => void,
+): Listener {
   let client: pg.Client | undefined;
   let closed = false;
   let connectedOnce = false;
@@ -31,7 +39,7 @@ export function listen(url: string, channel: string, onMessage: (payload: string
     if (closed) return;
     const c = new pg.Client({ connectionString: url, application_name: 'marquee-listener', keepAlive: true });
     c.on('notification', (msg) => {
-      if (msg.channel === channel && msg.payload !== undefined) onMessage(msg.payload);
+      if (channels.includes(msg.channel) && msg.payload !== undefined) onMessage(msg.channel, msg.payload);
     });
     c.on('error', (err) => {
       logger?.warn({ err }, 'seat event listener lost its connection');
@@ -40,7 +48,7 @@ export function listen(url: string, channel: string, onMessage: (payload: string
     c.on('end', () => retry(c));
     try {
       await c.connect();
-      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      for (const channel of channels) await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       client = c;
       delay = 250;
       markReady();
@@ -53,7 +61,10 @@ export function listen(url: string, channel: string, onMessage: (payload: string
   };
   const retry = (c: pg.Client) => {
     if (closed || timer !== undefined) return;
-    if (client === c) client = undefined;
+    if (client === c) {
+      client = undefined;
+      onReconnect?.(); // events may be missed from now on: caches must not be trusted
+    }
     c.removeAllListeners('end');
     c.end().catch(() => undefined);
     timer = setTimeout(() => {
@@ -66,6 +77,7 @@ export function listen(url: string, channel: string, onMessage: (payload: string
   void connect();
 
   return {
+    listening: () => client !== undefined,
     async ready(timeoutMs = 2000) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([readyPromise, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);

@@ -243,6 +243,7 @@ export function createBookingService(deps: BookingDeps) {
         if (err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SEATS_UNAVAILABLE') count('unavailable');
         throw err;
       }
+      if (!result.replayed) deps.shows.invalidateSeatMap(body.showId);
       count(result.replayed ? 'replayed' : 'held');
       return { booking: await view(result.id), replayed: result.replayed };
     },
@@ -261,7 +262,7 @@ export function createBookingService(deps: BookingDeps) {
         if (b.lapsed) {
           await repo.setBookingStatus(c, id, 'expired');
           await publishFreed(c, [id]);
-          return { kind: 'expired' as const };
+          return { kind: 'expired' as const, showId: b.show_id };
         }
         if (b.show_status === 'cancelled' || b.show_started) return { kind: 'not_bookable' as const };
         const charge = await withTimeout(
@@ -276,7 +277,7 @@ export function createBookingService(deps: BookingDeps) {
         await repo.setBookingStatus(c, id, 'confirmed');
         const seats = await repo.seatIdsOfBookings(c, [id]);
         await publishSeatChanges(c, b.show_id, seats.map((s) => ({ id: s.show_seat_id, status: 'booked' as const })));
-        return { kind: 'confirmed' as const };
+        return { kind: 'confirmed' as const, showId: b.show_id };
       });
       switch (outcome.kind) {
         case 'not_bookable':
@@ -284,12 +285,14 @@ export function createBookingService(deps: BookingDeps) {
         case 'cancelled':
           throw bookingCancelled();
         case 'expired':
+          if ('showId' in outcome) deps.shows.invalidateSeatMap(outcome.showId);
           count('expired');
           throw bookingExpired();
         case 'declined':
           count('declined');
           throw paymentDeclined(outcome.reason);
         case 'confirmed':
+          deps.shows.invalidateSeatMap(outcome.showId);
           count('confirmed');
           break;
         case 'already':
@@ -306,17 +309,16 @@ export function createBookingService(deps: BookingDeps) {
     async cancel(user: AuthUser, id: string): Promise<BookingDto> {
       const outcome = await db.tx(async (c) => {
         const b = await lockOwned(c, user, id);
-        if (b.status === 'cancelled') return 'unchanged';
-        if (b.status === 'expired' || b.lapsed) return 'expired';
-        if (b.show_started) return 'started';
+        if (b.status === 'cancelled') return { kind: 'unchanged' as const };
+        if (b.status === 'expired' || b.lapsed) throw bookingNotCancellable('The booking has expired.');
+        if (b.show_started) throw bookingNotCancellable('The show has already started.');
         await repo.setBookingStatus(c, id, 'cancelled');
         if (b.status === 'confirmed') await repo.markRefundPending(c, [id]);
         await publishFreed(c, [id]);
-        return 'cancelled';
+        return { kind: 'cancelled' as const, showId: b.show_id };
       });
-      if (outcome === 'expired') throw bookingNotCancellable('The booking has expired.');
-      if (outcome === 'started') throw bookingNotCancellable('The show has already started.');
-      if (outcome === 'cancelled') {
+      if (outcome.kind === 'cancelled') {
+        deps.shows.invalidateSeatMap(outcome.showId);
         count('cancelled');
         await refund([id]);
       }
@@ -407,11 +409,13 @@ export function createBookingService(deps: BookingDeps) {
      * announced free; pending refunds are retried. Safe with many processes (SKIP LOCKED).
      */
     async sweep(batch = 500): Promise<{ expired: number; refunded: number }> {
-      const expired = await db.tx(async (c) => {
+      const expiredRows = await db.tx(async (c) => {
         const rows = await repo.expireDue(c, batch);
         await publishFreed(c, rows.map((r) => r.id));
-        return rows.length;
+        return rows;
       });
+      for (const showId of new Set(expiredRows.map((r) => r.show_id))) deps.shows.invalidateSeatMap(showId);
+      const expired = expiredRows.length;
       if (expired > 0) deps.metrics?.bookings.inc({ outcome: 'expired' }, expired);
       const refunded = await refund(null);
       return { expired, refunded };

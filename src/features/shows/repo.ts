@@ -128,12 +128,16 @@ export interface SeatMapRow {
   category: string;
   price: number;
   status: 'available' | 'held' | 'booked';
+  /** When a held seat's hold lapses (then it reads available without any write). */
+  hold_expires_at: Date | null;
+  db_now: Date;
 }
 
 /** The seat map in one query: every seat of the show with its live status. */
 export async function seatMap(db: Queryable, showId: string): Promise<SeatMapRow[]> {
   const { rows } = await db.query<SeatMapRow>(
-    `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status
+    `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status,
+            c.hold_expires_at, now() AS db_now
        FROM show_seats ss
        LEFT JOIN live_seat_claims c ON c.show_seat_id = ss.id
       WHERE ss.show_id = $1

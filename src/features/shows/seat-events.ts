@@ -9,6 +9,8 @@ import { listen, type Listener } from '../../db/listener.ts';
 import type { SeatStatus } from './schemas.ts';
 
 export const SEAT_CHANNEL = 'marquee_seats';
+/** Sent by a trigger on booking_seats with the show id: cached seat maps of that show are stale. */
+export const SEAT_MAP_CHANNEL = 'marquee_seat_maps';
 const CHUNK = 100; // keeps each payload well under PostgreSQL's 8000-byte NOTIFY limit
 
 export interface SeatChange {
@@ -39,7 +41,12 @@ export function createSeatEventHub(url: string, logger?: Logger) {
   const globalSubscribers = new Set<SeatSubscriber>();
   let listener: Listener | undefined;
 
-  const dispatch = (payload: string) => {
+  const invalidators = new Set<(showId: string | null) => void>();
+  const dispatch = (channel: string, payload: string) => {
+    if (channel === SEAT_MAP_CHANNEL) {
+      for (const fn of invalidators) fn(payload);
+      return;
+    }
     let event: SeatEvent;
     try {
       event = JSON.parse(payload) as SeatEvent;
@@ -50,10 +57,11 @@ export function createSeatEventHub(url: string, logger?: Logger) {
     for (const fn of subscribers.get(event.showId) ?? []) fn(event);
   };
   const resyncAll = () => {
+    for (const fn of invalidators) fn(null);
     for (const [showId, set] of subscribers) for (const fn of set) fn({ showId, seats: [], resync: true });
   };
   const ensureListening = () => {
-    listener ??= listen(url, SEAT_CHANNEL, dispatch, logger, resyncAll);
+    listener ??= listen(url, [SEAT_CHANNEL, SEAT_MAP_CHANNEL], dispatch, logger, resyncAll);
     return listener;
   };
 
@@ -75,11 +83,24 @@ export function createSeatEventHub(url: string, logger?: Logger) {
         if (set.size === 0) subscribers.delete(showId);
       };
     },
-    /** Every change of every show (cache invalidation). */
+    /** Every change of every show. */
     subscribeAll(fn: SeatSubscriber): () => void {
       void ensureListening().ready();
       globalSubscribers.add(fn);
       return () => globalSubscribers.delete(fn);
+    },
+    /**
+     * Seat-map cache invalidation: fn(showId) when a show's claims changed, fn(null) when
+     * events may have been missed (connection lost or back). Starts listening.
+     */
+    onSeatMapChanged(fn: (showId: string | null) => void): () => void {
+      ensureListening();
+      invalidators.add(fn);
+      return () => invalidators.delete(fn);
+    },
+    /** Whether invalidations are arriving now (a cache may only be trusted then). */
+    listening(): boolean {
+      return listener?.listening() ?? false;
     },
     subscriberCount(): number {
       let n = 0;
@@ -89,6 +110,7 @@ export function createSeatEventHub(url: string, logger?: Logger) {
     async close(): Promise<void> {
       subscribers.clear();
       globalSubscribers.clear();
+      invalidators.clear();
       await listener?.close();
       listener = undefined;
     },

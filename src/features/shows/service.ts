@@ -12,6 +12,7 @@ import { decodeCursor, toPage } from '../../http/schemas.ts';
 import * as movieRepo from '../movies/repo.ts';
 import * as theatreRepo from '../theatres/repo.ts';
 import * as repo from './repo.ts';
+import type { SeatEventHub } from './seat-events.ts';
 import type { SeatMap, ShowCreate, ShowDto } from './schemas.ts';
 
 export function toShowDto(r: repo.ShowRow): ShowDto {
@@ -56,8 +57,34 @@ export interface SeatMapWithTag {
   etag: string;
 }
 
-export function createShowService(deps: { db: Db; currency: string; cleaningMinutes: number; now?: () => Date }) {
+/** How long a cached seat map may be served at most, even with no change announced. */
+const SEAT_MAP_MAX_AGE_MS = 30_000;
+const SEAT_MAP_CACHE_SIZE = 2000;
+
+export function createShowService(deps: { db: Db; currency: string; cleaningMinutes: number; now?: () => Date; hub?: SeatEventHub }) {
   const { db } = deps;
+
+  // Seat-map cache: the serialized map and its ETag per show, dropped when the show's claims
+  // change (announced by a trigger to every process) and never served past the first hold
+  // lapse it contains. Trusted only while invalidations arrive (LISTEN connection up).
+  const cache = new Map<string, SeatMapWithTag & { validUntil: number }>();
+  const invalidatedAt = new Map<string, number>();
+  let generation = 0;
+  let resetAt = 0;
+  const invalidateSeatMap = (showId: string | null) => {
+    generation++;
+    if (showId === null || invalidatedAt.size > 10_000) {
+      cache.clear();
+      invalidatedAt.clear();
+      resetAt = generation;
+    } else {
+      cache.delete(showId);
+      invalidatedAt.set(showId, generation);
+    }
+  };
+  deps.hub?.onSeatMapChanged(invalidateSeatMap);
+  const cacheUsable = () => deps.hub?.listening() ?? false;
+
   const now = deps.now ?? (() => new Date());
   let onCancelled: OnShowCancelled = () => Promise.resolve();
   let afterCancelled: (showId: string) => Promise<void> = () => Promise.resolve();
@@ -146,14 +173,35 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
       return toPage(rows, q.limit, (r) => [r.starts_at.toISOString(), r.id], toShowDto);
     },
 
-    /** The seat map with a strong ETag over its exact bytes. */
+    /** The seat map with a strong ETag over its exact bytes; cached per show (see above). */
     async seatMap(showId: string): Promise<SeatMapWithTag> {
-      const seats = await repo.seatMap(db.pool, showId);
-      if (seats.length === 0 && !(await repo.showExists(db.pool, showId))) throw notFound('show');
-      const map: SeatMap = { showId, seats };
+      const hit = cache.get(showId);
+      if (hit !== undefined && Date.now() < hit.validUntil && cacheUsable()) return hit;
+      const startedAt = generation;
+      const rows = await repo.seatMap(db.pool, showId);
+      if (rows.length === 0 && !(await repo.showExists(db.pool, showId))) throw notFound('show');
+      const map: SeatMap = {
+        showId,
+        seats: rows.map((r) => ({ id: r.id, row: r.row, number: r.number, category: r.category, price: r.price, status: r.status })),
+      };
       const body = JSON.stringify(map);
       const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
-      return { map, body, etag };
+      let ttl = SEAT_MAP_MAX_AGE_MS;
+      for (const r of rows) {
+        if (r.hold_expires_at !== null) ttl = Math.min(ttl, r.hold_expires_at.getTime() - r.db_now.getTime());
+      }
+      const entry = { map, body, etag, validUntil: Date.now() + ttl };
+      // Store only if nothing about this show changed while we were reading it.
+      if (cacheUsable() && ttl > 0 && Math.max(invalidatedAt.get(showId) ?? 0, resetAt) <= startedAt) {
+        if (cache.size >= SEAT_MAP_CACHE_SIZE) cache.delete(cache.keys().next().value ?? '');
+        cache.set(showId, entry);
+      }
+      return entry;
+    },
+
+    /** Drops this process's cached map at once (a write here committed; the trigger's notice follows). */
+    invalidateSeatMap(showId: string): void {
+      invalidateSeatMap(showId);
     },
 
     /**
@@ -170,7 +218,10 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
         await onCancelled(c, id);
         return true;
       });
-      if (changed) await afterCancelled(id);
+      if (changed) {
+        invalidateSeatMap(id);
+        await afterCancelled(id);
+      }
       return get(id);
     },
   };

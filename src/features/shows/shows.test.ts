@@ -29,6 +29,8 @@ after(async () => {
 });
 
 const hour = 3600_000;
+/** Rows planted with plain SQL reach the seat-map cache through a trigger's NOTIFY: give it a moment. */
+const settle = () => new Promise((r) => setTimeout(r, 100));
 
 describe('creating shows', () => {
   it('create: → 201 with its own seats, one per layout seat, priced by category', async () => {
@@ -238,6 +240,7 @@ describe('seat map', () => {
     await plant('pending', held, '10 minutes');
     await plant('pending', lapsed, '-1 second');
     await plant('confirmed', sold, '-1 hour');
+    await settle(); // a trigger announces the change to the seat-map cache
     const after = await seatMap(t, show.id);
     const status = Object.fromEntries(after.map((s) => [s.id, s.status]));
     assert.equal(status[held], 'held');
@@ -263,6 +266,7 @@ describe('seat map', () => {
        SELECT b.id, 'pending', $2, (SELECT id FROM show_seats WHERE show_id = $2 LIMIT 1), 1 FROM b`,
       [customer.id, show.id],
     );
+    await settle();
     const changed = await t.request('GET', `/api/v1/shows/${show.id}/seats`, { headers: { 'if-none-match': etag } });
     assert.equal(changed.status, 200);
     assert.notEqual(changed.headers.get('etag'), etag);

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, it } from 'node:test';
+import { makeShow, seatMap } from '../../../test/builders.ts';
+import { httpRequest, makeUsers, signUpAdmin, spawnServer, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+
+let t: TestApp;
+let admin: SignedIn;
+let users: SignedIn[];
+let other: { child: ChildProcess; url: string } | undefined;
+
+before(async () => {
+  t = await startTestApp({ HOLD_TTL_SECONDS: '600' });
+  admin = await signUpAdmin(t);
+  users = await makeUsers(t, 4);
+});
+after(async () => {
+  other?.child.kill('SIGTERM');
+  await t.close();
+});
+
+function countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  let queries = 0;
+  const pool = t.db.pool as unknown as { query: (...args: unknown[]) => unknown };
+  const original = pool.query.bind(pool);
+  pool.query = (...args: unknown[]) => {
+    queries++;
+    return original(...args);
+  };
+  return fn().then(
+    (result) => {
+      pool.query = original;
+      return { result, queries };
+    },
+    (err: unknown) => {
+      pool.query = original;
+      throw err;
+    },
+  );
+}
+
+it('seat-map cache: a repeated read is served from memory; a hold through this process shows at once', async () => {
+  const show = await makeShow(t, admin);
+  const first = await seatMap(t, show.id);
+  const again = await countQueries(() => seatMap(t, show.id));
+  assert.equal(again.queries, 0, 'served from the cache');
+  assert.deepEqual(again.result, first);
+  const u = users[0] as SignedIn;
+  await t.request('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [first[0]?.id] } });
+  assert.equal((await seatMap(t, show.id))[0]?.status, 'held');
+});
+
+it('seat-map cache: a booking made through another server process invalidates this one’s cache', async () => {
+  other = await spawnServer(t.databaseUrl);
+  const show = await makeShow(t, admin);
+  const before = await seatMap(t, show.id); // cached here
+  const u = users[1] as SignedIn;
+  const res = await httpRequest(other.url, 'POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [before[5]?.id] } });
+  assert.equal(res.status, 201);
+  let status = 'available';
+  for (let i = 0; i < 50 && status !== 'held'; i++) {
+    status = (await seatMap(t, show.id))[5]?.status ?? '';
+    if (status !== 'held') await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(status, 'held');
+});
+
+it('seat-map cache: a hold that lapses reads available at its expiry, with no sweep and no write', async () => {
+  const show = await makeShow(t, admin);
+  const seats = await seatMap(t, show.id);
+  const u = users[2] as SignedIn;
+  const res = await t.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [seats[2]?.id] } });
+  // Shorten the hold to ~700 ms from now (no trigger fires: only bookings changes).
+  await t.sql(`UPDATE bookings SET expires_at = now() + interval '700 milliseconds' WHERE id = $1`, [res.body.id]);
+  t.app.services.shows.invalidateSeatMap(show.id);
+  assert.equal((await seatMap(t, show.id))[2]?.status, 'held'); // cached until the lapse
+  await new Promise((r) => setTimeout(r, 900));
+  assert.equal((await seatMap(t, show.id))[2]?.status, 'available');
+});

@@ -14,7 +14,15 @@ let admin: SignedIn;
 let users: SignedIn[];
 
 before(async () => {
-  t = await startTestApp({ MAX_PENDING_HOLDS_PER_USER: '5', DB_POOL_MAX: '10' });
+  // Generous waits: these tests are about who wins a race, not about timeouts (the chaos
+  // suite covers those), and a loaded 2-core CI machine can make lock queues long.
+  t = await startTestApp({
+    MAX_PENDING_HOLDS_PER_USER: '5',
+    DB_POOL_MAX: '10',
+    DB_CONNECTION_TIMEOUT_MS: '30000',
+    DB_LOCK_TIMEOUT_MS: '20000',
+    DB_STATEMENT_TIMEOUT_MS: '30000',
+  });
   admin = await signUpAdmin(t);
   users = await makeUsers(t, 300);
 });

@@ -57,19 +57,35 @@ SELECT bs.show_seat_id, bs.show_id, bs.booking_id, b.user_id,
  WHERE bs.booking_status = 'confirmed'
     OR (bs.booking_status = 'pending' AND b.expires_at > now());
 
--- Every write to booking_seats (through the API, a cascade, or plain SQL) tells every
--- server process which shows changed, so their cached seat maps are dropped.
-CREATE FUNCTION notify_seat_map_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Every write to booking_seats (through the API, a cascade from bookings, or plain SQL)
+-- announces the new status of each seat it touched, per show, in chunks that fit NOTIFY's
+-- 8000-byte payload. Delivered on commit only; every server process LISTENs, feeds its
+-- seat-map cache and its server-sent-event streams from it.
+CREATE FUNCTION notify_seat_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
 BEGIN
-  PERFORM pg_notify('marquee_seat_maps', s.show_id::text) FROM (SELECT DISTINCT show_id FROM changed_rows) s;
+  FOR r IN
+    SELECT c.show_id, json_agg(json_build_object('id', c.show_seat_id, 'status', c.st) ORDER BY c.show_seat_id) AS seats
+      FROM (SELECT show_id, show_seat_id,
+                   CASE WHEN TG_OP = 'DELETE' THEN 'available'
+                        WHEN booking_status = 'pending' THEN 'held'
+                        WHEN booking_status = 'confirmed' THEN 'booked'
+                        ELSE 'available' END AS st,
+                   (row_number() OVER (PARTITION BY show_id ORDER BY show_seat_id) - 1) / 100 AS chunk
+              FROM changed_rows) c
+     GROUP BY c.show_id, c.chunk
+  LOOP
+    PERFORM pg_notify('marquee_seats', json_build_object('showId', r.show_id, 'seats', r.seats)::text);
+  END LOOP;
   RETURN NULL;
 END $$;
 CREATE TRIGGER booking_seats_changed_insert AFTER INSERT ON booking_seats
-  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_map_changed();
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_changes();
 CREATE TRIGGER booking_seats_changed_update AFTER UPDATE ON booking_seats
-  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_map_changed();
+  REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_changes();
 CREATE TRIGGER booking_seats_changed_delete AFTER DELETE ON booking_seats
-  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_map_changed();
+  REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_seat_changes();
 
 -- At most one successful charge per booking. A charge that cannot be kept (it arrived after
 -- the hold lapsed, or twice) is recorded as refund_pending, never as a second success.
@@ -102,7 +118,7 @@ CREATE TABLE webhook_events (
 DROP TRIGGER booking_seats_changed_insert ON booking_seats;
 DROP TRIGGER booking_seats_changed_update ON booking_seats;
 DROP TRIGGER booking_seats_changed_delete ON booking_seats;
-DROP FUNCTION notify_seat_map_changed();
+DROP FUNCTION notify_seat_changes();
 DROP VIEW live_seat_claims;
 DROP TABLE webhook_events;
 DROP TABLE payments;

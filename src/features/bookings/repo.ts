@@ -6,111 +6,39 @@
 import type { Queryable } from '../../db/pool.ts';
 import type { BookingStatus } from './schemas.ts';
 
-/** Serialises one user's holds (hold limit, idempotency keys) without touching any row. */
-export async function lockUser(db: Queryable, userId: string): Promise<void> {
-  await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('booking-user:' || $1::text, 0))`, [userId]);
+export type HoldOutcome =
+  | 'held'
+  | 'replayed'
+  | 'key_reused'
+  | 'hold_limit'
+  | 'no_show'
+  | 'show_cancelled'
+  | 'show_started'
+  | 'not_of_show'
+  | 'unavailable';
+
+export interface HoldResult {
+  outcome: HoldOutcome;
+  booking_id: string | null;
+  seat_ids: string[] | null;
 }
 
-export interface IdempotentRow {
-  id: string;
-  request_hash: string | null;
-}
-
-export async function findByIdempotencyKey(db: Queryable, userId: string, key: string) {
-  const { rows } = await db.query<IdempotentRow>(`SELECT id, request_hash FROM bookings WHERE user_id = $1 AND idempotency_key = $2`, [userId, key]);
-  return rows[0];
-}
-
-/** Locks the requested seats of the show, in id order; returns those that exist. */
-export async function lockSeats(db: Queryable, showId: string, seatIds: string[]) {
-  const { rows } = await db.query<{ id: string; price: number }>(
-    `SELECT id, price FROM show_seats WHERE show_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
-    [showId, seatIds],
-  );
-  return rows;
+/** The whole hold transaction in one round trip: the hold_seats function (migration 004). */
+export async function holdSeats(
+  db: Queryable,
+  h: { userId: string; showId: string; seatIds: string[]; ttlSeconds: number; maxHolds: number; idempotencyKey: string | null; requestHash: string },
+): Promise<HoldResult> {
+  const { rows } = await db.query<HoldResult>({
+    name: 'hold_seats',
+    text: `SELECT outcome, booking_id, seat_ids FROM hold_seats($1, $2, $3::uuid[], $4, $5, $6, $7)`,
+    values: [h.userId, h.showId, h.seatIds, h.ttlSeconds, h.maxHolds, h.idempotencyKey, h.requestHash],
+  });
+  return rows[0] as HoldResult;
 }
 
 /** Locks every seat of a show, in id order (show cancellation). */
 export async function lockAllSeatsOfShow(db: Queryable, showId: string): Promise<void> {
   await db.query(`SELECT id FROM show_seats WHERE show_id = $1 ORDER BY id FOR UPDATE`, [showId]);
-}
-
-export async function showForBooking(db: Queryable, showId: string) {
-  const { rows } = await db.query<{ status: string; started: boolean; currency: string }>(
-    `SELECT status, starts_at <= now() AS started, currency FROM shows WHERE id = $1`,
-    [showId],
-  );
-  return rows[0];
-}
-
-/**
- * Expires the pending bookings whose hold on any of these seats has lapsed. A booking that
- * a concurrent confirm holds is waited for and then skipped if it got confirmed.
- */
-export async function expireLapsedClaims(db: Queryable, seatIds: string[]) {
-  // The booking rows are locked in id order first, like every other multi-row lock here.
-  const { rows } = await db.query<{ id: string; show_id: string }>(
-    `WITH lapsed AS (
-       SELECT id FROM bookings
-        WHERE id IN (SELECT booking_id FROM booking_seats WHERE show_seat_id = ANY($1::uuid[]) AND booking_status = 'pending')
-          AND status = 'pending' AND expires_at <= now()
-        ORDER BY id
-        FOR UPDATE
-     )
-     UPDATE bookings b SET status = 'expired', expired_at = now()
-       FROM lapsed WHERE b.id = lapsed.id AND b.status = 'pending'
-     RETURNING b.id, b.show_id`,
-    [seatIds],
-  );
-  return rows;
-}
-
-/** Seats of a booking (for the freed-seat events when it is expired or cancelled). */
-export async function seatIdsOfBookings(db: Queryable, bookingIds: string[]) {
-  const { rows } = await db.query<{ booking_id: string; show_id: string; show_seat_id: string }>(
-    `SELECT booking_id, show_id, show_seat_id FROM booking_seats WHERE booking_id = ANY($1::uuid[])`,
-    [bookingIds],
-  );
-  return rows;
-}
-
-/** Seats among these that a pending or confirmed booking still claims. */
-export async function claimedSeats(db: Queryable, seatIds: string[]) {
-  const { rows } = await db.query<{ show_seat_id: string }>(
-    `SELECT show_seat_id FROM booking_seats WHERE show_seat_id = ANY($1::uuid[]) AND booking_status IN ('pending', 'confirmed')`,
-    [seatIds],
-  );
-  return rows.map((r) => r.show_seat_id);
-}
-
-export async function countLiveHolds(db: Queryable, userId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM bookings WHERE user_id = $1 AND status = 'pending' AND expires_at > now()`,
-    [userId],
-  );
-  return rows[0]?.n ?? 0;
-}
-
-/** The booking and its seat claims, in one statement. */
-export async function insertBooking(
-  db: Queryable,
-  b: { userId: string; showId: string; seatIds: string[]; currency: string; ttlSeconds: number; idempotencyKey: string | null; requestHash: string | null },
-): Promise<{ id: string }> {
-  const { rows } = await db.query<{ id: string }>(
-    `WITH seats AS (
-       SELECT id, price FROM show_seats WHERE show_id = $2 AND id = ANY($3::uuid[])
-     ), booking AS (
-       INSERT INTO bookings (user_id, show_id, total, currency, expires_at, idempotency_key, request_hash)
-       SELECT $1, $2, coalesce(sum(price), 0), $4, now() + make_interval(secs => $5), $6, $7 FROM seats
-       RETURNING id
-     ), claims AS (
-       INSERT INTO booking_seats (booking_id, booking_status, show_id, show_seat_id, price)
-       SELECT booking.id, 'pending', $2, seats.id, seats.price FROM booking, seats
-     )
-     SELECT id FROM booking`,
-    [b.userId, b.showId, b.seatIds, b.currency, b.ttlSeconds, b.idempotencyKey, b.requestHash],
-  );
-  return rows[0] as { id: string };
 }
 
 export interface BookingLockRow {
@@ -250,13 +178,14 @@ export interface BookingViewRow {
   payment_amount: number | null;
   payment_currency: string | null;
   payment_created_at: Date | null;
+  seats: { id: string; row: string; number: number; category: string; price: number }[];
 }
 
 /** A lapsed pending booking reads as expired whether or not the sweep has run. */
 const EFFECTIVE_STATUS = `CASE WHEN b.status = 'pending' AND b.expires_at <= now() THEN 'expired' ELSE b.status END`;
 
 const VIEW_SELECT = `
-  SELECT b.id, b.user_id, b.show_id, ${EFFECTIVE_STATUS} AS status, b.total, b.currency, b.expires_at, b.created_at,
+  SELECT b.id, b.user_id, b.show_id, ${EFFECTIVE_STATUS} AS status, st.seats, b.total, b.currency, b.expires_at, b.created_at,
          b.confirmed_at, b.cancelled_at, s.starts_at,
          m.id AS movie_id, m.title AS movie_title, t.id AS theatre_id, t.name AS theatre_name, t.city AS theatre_city,
          sc.id AS screen_id, sc.name AS screen_name,
@@ -270,7 +199,13 @@ const VIEW_SELECT = `
     LEFT JOIN LATERAL (
       SELECT * FROM payments p WHERE p.booking_id = b.id
        ORDER BY (p.status <> 'failed') DESC, p.created_at DESC LIMIT 1
-    ) p ON true`;
+    ) p ON true
+    CROSS JOIN LATERAL (
+      SELECT coalesce(json_agg(json_build_object('id', ss.id, 'row', ss.row_label, 'number', ss.number, 'category', ss.category, 'price', bs.price)
+                      ORDER BY ss.row_index, ss.number), '[]') AS seats
+        FROM booking_seats bs JOIN show_seats ss ON ss.id = bs.show_seat_id
+       WHERE bs.booking_id = b.id
+    ) st`;
 
 export async function findBookingViews(db: Queryable, ids: string[]) {
   const { rows } = await db.query<BookingViewRow>(`${VIEW_SELECT} WHERE b.id = ANY($1::uuid[])`, [ids]);
@@ -291,27 +226,6 @@ export async function listBookingViews(
       ORDER BY b.created_at DESC, b.id DESC
       LIMIT $6`,
     [f.userId ?? null, f.showId ?? null, f.status ?? null, f.before?.[0] ?? null, f.before?.[1] ?? null, f.limit],
-  );
-  return rows;
-}
-
-export interface BookingSeatRow {
-  booking_id: string;
-  id: string;
-  row: string;
-  number: number;
-  category: string;
-  price: number;
-}
-
-/** Seats of many bookings in one query. */
-export async function seatsOfBookings(db: Queryable, bookingIds: string[]) {
-  const { rows } = await db.query<BookingSeatRow>(
-    `SELECT bs.booking_id, ss.id, ss.row_label AS row, ss.number, ss.category, bs.price
-       FROM booking_seats bs JOIN show_seats ss ON ss.id = bs.show_seat_id
-      WHERE bs.booking_id = ANY($1::uuid[])
-      ORDER BY ss.row_index, ss.number`,
-    [bookingIds],
   );
   return rows;
 }

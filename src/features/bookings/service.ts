@@ -6,14 +6,13 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Client, Db, Queryable } from '../../db/pool.ts';
+import type { Client, Db } from '../../db/pool.ts';
 import { isPgError } from '../../db/pool.ts';
 import type { AuthUser } from '../../http/auth.ts';
 import { notFound, serviceUnavailable, validationFailed } from '../../http/errors.ts';
 import type { Metrics } from '../../http/metrics.ts';
 import { decodeCursor, toPage } from '../../http/schemas.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
-import { publishSeatChanges, type SeatChange } from '../shows/seat-events.ts';
 import type { ShowService } from '../shows/service.ts';
 import { bestBlock } from './best-seats.ts';
 import {
@@ -62,13 +61,13 @@ export interface BookingDeps {
 
 const cursorSchema = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 
-function toDto(v: repo.BookingViewRow, seats: repo.BookingSeatRow[]): BookingDto {
+function toDto(v: repo.BookingViewRow): BookingDto {
   return {
     id: v.id,
     userId: v.user_id,
     showId: v.show_id,
     status: v.status,
-    seats: seats.map((s) => ({ id: s.id, row: s.row, number: s.number, category: s.category, price: s.price })),
+    seats: v.seats,
     total: v.total,
     currency: v.currency,
     expiresAt: v.expires_at.toISOString(),
@@ -100,34 +99,18 @@ export function requestHash(body: HoldBody): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** Seats freed by expiring or cancelling bookings, as events per show. */
-async function publishFreed(c: Queryable, bookingIds: string[], except: Set<string> = new Set()): Promise<void> {
-  if (bookingIds.length === 0) return;
-  const rows = await repo.seatIdsOfBookings(c, bookingIds);
-  const byShow = new Map<string, SeatChange[]>();
-  for (const r of rows) {
-    if (except.has(r.show_seat_id)) continue;
-    let list = byShow.get(r.show_id);
-    if (list === undefined) {
-      list = [];
-      byShow.set(r.show_id, list);
-    }
-    list.push({ id: r.show_seat_id, status: 'available' });
-  }
-  for (const [showId, seats] of byShow) await publishSeatChanges(c, showId, seats);
-}
-
 export function createBookingService(deps: BookingDeps) {
   const { db, payments } = deps;
   const count = (outcome: string) => deps.metrics?.bookings.inc({ outcome });
 
+  /** Bookings with show, movie, theatre, screen, seats and payment: one query. */
   async function views(ids: string[]): Promise<BookingDto[]> {
     if (ids.length === 0) return [];
-    const [rows, seats] = await Promise.all([repo.findBookingViews(db.pool, ids), repo.seatsOfBookings(db.pool, ids)]);
+    const rows = await repo.findBookingViews(db.pool, ids);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.flatMap((id) => {
       const v = byId.get(id);
-      return v === undefined ? [] : [toDto(v, seats.filter((s) => s.booking_id === id))];
+      return v === undefined ? [] : [toDto(v)];
     });
   }
 
@@ -140,9 +123,7 @@ export function createBookingService(deps: BookingDeps) {
   async function list(f: { userId?: string; showId?: string; status?: BookingStatus | undefined; limit: number; cursor?: string | undefined }) {
     const before = decodeCursor(f.cursor, cursorSchema);
     const rows = await repo.listBookingViews(db.pool, { userId: f.userId, showId: f.showId, status: f.status, before, limit: f.limit + 1 });
-    const page = rows.slice(0, f.limit);
-    const seats = page.length > 0 ? await repo.seatsOfBookings(db.pool, page.map((r) => r.id)) : [];
-    return toPage(rows, f.limit, (r) => [r.created_at.toISOString(), r.id], (r) => toDto(r, seats.filter((s) => s.booking_id === r.id)));
+    return toPage(rows, f.limit, (r) => [r.created_at.toISOString(), r.id], toDto);
   }
 
   /** Locks a booking the caller may act on; another user's booking is a 404, never a 403. */
@@ -188,51 +169,17 @@ export function createBookingService(deps: BookingDeps) {
      * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (nothing changes), IDEMPOTENCY_KEY_REUSED.
      */
     async hold(user: AuthUser, body: HoldBody, idempotencyKey?: string): Promise<{ booking: BookingDto; replayed: boolean }> {
-      const hash = requestHash(body);
       const seatIds = [...new Set(body.seatIds.map((s) => s.toLowerCase()))].sort();
-      let result: { id: string; replayed: boolean };
+      let result: repo.HoldResult;
       try {
-        result = await db.tx(async (c) => {
-          await repo.lockUser(c, user.id);
-          if (idempotencyKey !== undefined) {
-            const prior = await repo.findByIdempotencyKey(c, user.id, idempotencyKey);
-            if (prior !== undefined) {
-              if (prior.request_hash !== hash) throw idempotencyKeyReused();
-              return { id: prior.id, replayed: true };
-            }
-          }
-          if ((await repo.countLiveHolds(c, user.id)) >= deps.maxPendingHoldsPerUser) throw holdLimitReached(deps.maxPendingHoldsPerUser);
-
-          const locked = await repo.lockSeats(c, body.showId, seatIds);
-          // Read the show only after the seat locks: a show cancel (which locks all its
-          // seats first) is then either fully before us or fully after us.
-          const show = await repo.showForBooking(c, body.showId);
-          if (show === undefined) throw notFound('show');
-          if (show.status !== 'scheduled') throw showNotBookable('The show was cancelled.');
-          if (show.started) throw showNotBookable('The show has already started.');
-          if (locked.length !== seatIds.length) {
-            const found = new Set(locked.map((s) => s.id));
-            throw validationFailed(
-              body.seatIds.flatMap((id, i) => (found.has(id.toLowerCase()) ? [] : [{ path: `seatIds.${i}`, message: 'Not a seat of this show.' }])),
-            );
-          }
-
-          const expired = await repo.expireLapsedClaims(c, seatIds);
-          const taken = await repo.claimedSeats(c, seatIds);
-          if (taken.length > 0) throw seatsUnavailable(taken);
-
-          const booking = await repo.insertBooking(c, {
-            userId: user.id,
-            showId: body.showId,
-            seatIds,
-            currency: show.currency,
-            ttlSeconds: deps.holdTtlSeconds,
-            idempotencyKey: idempotencyKey ?? null,
-            requestHash: hash,
-          });
-          await publishSeatChanges(c, body.showId, seatIds.map((id) => ({ id, status: 'held' as const })));
-          await publishFreed(c, expired.map((e) => e.id), new Set(seatIds));
-          return { id: booking.id, replayed: false };
+        result = await repo.holdSeats(db.pool, {
+          userId: user.id,
+          showId: body.showId,
+          seatIds,
+          ttlSeconds: deps.holdTtlSeconds,
+          maxHolds: deps.maxPendingHoldsPerUser,
+          idempotencyKey: idempotencyKey ?? null,
+          requestHash: requestHash(body),
         });
       } catch (err) {
         if (isPgError(err) && err.code === '23505' && err.constraint === 'booking_seats_one_active_claim') {
@@ -240,12 +187,35 @@ export function createBookingService(deps: BookingDeps) {
           count('unavailable');
           throw seatsUnavailable([]);
         }
-        if (err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'SEATS_UNAVAILABLE') count('unavailable');
         throw err;
       }
-      if (!result.replayed) deps.shows.invalidateSeatMap(body.showId);
-      count(result.replayed ? 'replayed' : 'held');
-      return { booking: await view(result.id), replayed: result.replayed };
+      switch (result.outcome) {
+        case 'held':
+        case 'replayed': {
+          if (result.outcome === 'held') deps.shows.invalidateSeatMap(body.showId);
+          count(result.outcome);
+          return { booking: await view(result.booking_id ?? ''), replayed: result.outcome === 'replayed' };
+        }
+        case 'key_reused':
+          throw idempotencyKeyReused();
+        case 'hold_limit':
+          throw holdLimitReached(deps.maxPendingHoldsPerUser);
+        case 'no_show':
+          throw notFound('show');
+        case 'show_cancelled':
+          throw showNotBookable('The show was cancelled.');
+        case 'show_started':
+          throw showNotBookable('The show has already started.');
+        case 'not_of_show': {
+          const foreign = new Set(result.seat_ids ?? []);
+          throw validationFailed(
+            body.seatIds.flatMap((id, i) => (foreign.has(id.toLowerCase()) ? [{ path: `seatIds.${i}`, message: 'Not a seat of this show.' }] : [])),
+          );
+        }
+        case 'unavailable':
+          count('unavailable');
+          throw seatsUnavailable([...(result.seat_ids ?? [])].sort());
+      }
     },
 
     /**
@@ -261,7 +231,6 @@ export function createBookingService(deps: BookingDeps) {
         if (b.status === 'expired') return { kind: 'expired' as const };
         if (b.lapsed) {
           await repo.setBookingStatus(c, id, 'expired');
-          await publishFreed(c, [id]);
           return { kind: 'expired' as const, showId: b.show_id };
         }
         if (b.show_status === 'cancelled' || b.show_started) return { kind: 'not_bookable' as const };
@@ -275,8 +244,6 @@ export function createBookingService(deps: BookingDeps) {
         }
         await repo.insertPayment(c, { bookingId: id, provider: payments.name, reference: charge.reference, status: 'succeeded', amount: b.total, currency: b.currency });
         await repo.setBookingStatus(c, id, 'confirmed');
-        const seats = await repo.seatIdsOfBookings(c, [id]);
-        await publishSeatChanges(c, b.show_id, seats.map((s) => ({ id: s.show_seat_id, status: 'booked' as const })));
         return { kind: 'confirmed' as const, showId: b.show_id };
       });
       switch (outcome.kind) {
@@ -314,7 +281,6 @@ export function createBookingService(deps: BookingDeps) {
         if (b.show_started) throw bookingNotCancellable('The show has already started.');
         await repo.setBookingStatus(c, id, 'cancelled');
         if (b.status === 'confirmed') await repo.markRefundPending(c, [id]);
-        await publishFreed(c, [id]);
         return { kind: 'cancelled' as const, showId: b.show_id };
       });
       if (outcome.kind === 'cancelled') {
@@ -355,10 +321,7 @@ export function createBookingService(deps: BookingDeps) {
     async cancelBookingsOfShow(c: Client, showId: string): Promise<string[]> {
       await repo.lockAllSeatsOfShow(c, showId);
       const ids = await repo.cancelBookingsOfShow(c, showId);
-      if (ids.length > 0) {
-        await repo.markRefundPending(c, ids);
-        await publishFreed(c, ids);
-      }
+      if (ids.length > 0) await repo.markRefundPending(c, ids);
       return ids;
     },
 
@@ -385,14 +348,9 @@ export function createBookingService(deps: BookingDeps) {
         } else if (b.status === 'pending' && !b.lapsed && event.amount === b.total && event.currency === b.currency) {
           await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'succeeded', amount: event.amount, currency: event.currency, kind: 'webhook' });
           await repo.setBookingStatus(c, b.id, 'confirmed');
-          const seats = await repo.seatIdsOfBookings(c, [b.id]);
-          await publishSeatChanges(c, b.show_id, seats.map((s) => ({ id: s.show_seat_id, status: 'booked' as const })));
           outcome = 'confirmed';
         } else {
-          if (b.status === 'pending' && b.lapsed) {
-            await repo.setBookingStatus(c, b.id, 'expired');
-            await publishFreed(c, [b.id]);
-          }
+          if (b.status === 'pending' && b.lapsed) await repo.setBookingStatus(c, b.id, 'expired');
           const reason = event.amount !== b.total || event.currency !== b.currency ? 'amount_mismatch' : `booking_${b.lapsed ? 'expired' : b.status}`;
           await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'refund_pending', amount: event.amount, currency: event.currency, reason, kind: 'webhook' });
           outcome = 'refund_pending';
@@ -409,11 +367,7 @@ export function createBookingService(deps: BookingDeps) {
      * announced free; pending refunds are retried. Safe with many processes (SKIP LOCKED).
      */
     async sweep(batch = 500): Promise<{ expired: number; refunded: number }> {
-      const expiredRows = await db.tx(async (c) => {
-        const rows = await repo.expireDue(c, batch);
-        await publishFreed(c, rows.map((r) => r.id));
-        return rows;
-      });
+      const expiredRows = await repo.expireDue(db.pool, batch);
       for (const showId of new Set(expiredRows.map((r) => r.show_id))) deps.shows.invalidateSeatMap(showId);
       const expired = expiredRows.length;
       if (expired > 0) deps.metrics?.bookings.inc({ outcome: 'expired' }, expired);

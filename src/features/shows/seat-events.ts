@@ -1,18 +1,14 @@
 /**
- * Live seat changes. Writers publish with pg_notify inside their transaction (delivered on
- * commit, dropped on rollback); every process LISTENs once and fans events out to the
- * subscribers of each show.
+ * Live seat changes. A trigger on booking_seats (migration 003) announces every change with
+ * pg_notify inside the writing transaction (delivered on commit, dropped on rollback), from
+ * every write path; every process LISTENs once and fans the events out to its seat-map
+ * cache and to the subscribers of each show.
  */
 import type { Logger } from 'pino';
-import type { Queryable } from '../../db/pool.ts';
 import { listen, type Listener } from '../../db/listener.ts';
 import type { SeatStatus } from './schemas.ts';
 
 export const SEAT_CHANNEL = 'marquee_seats';
-/** Sent by a trigger on booking_seats with the show id: cached seat maps of that show are stale. */
-export const SEAT_MAP_CHANNEL = 'marquee_seat_maps';
-const CHUNK = 100; // keeps each payload well under PostgreSQL's 8000-byte NOTIFY limit
-
 export interface SeatChange {
   id: string;
   status: SeatStatus;
@@ -24,16 +20,6 @@ export interface SeatEvent {
   resync?: boolean;
 }
 
-/** Publishes the changes of one show; one round trip whatever the number of chunks. */
-export async function publishSeatChanges(db: Queryable, showId: string, seats: SeatChange[]): Promise<void> {
-  if (seats.length === 0) return;
-  const payloads: string[] = [];
-  for (let i = 0; i < seats.length; i += CHUNK) {
-    payloads.push(JSON.stringify({ showId, seats: seats.slice(i, i + CHUNK) } satisfies SeatEvent));
-  }
-  await db.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [SEAT_CHANNEL, payloads]);
-}
-
 export type SeatSubscriber = (event: SeatEvent) => void;
 
 export function createSeatEventHub(url: string, logger?: Logger) {
@@ -42,17 +28,14 @@ export function createSeatEventHub(url: string, logger?: Logger) {
   let listener: Listener | undefined;
 
   const invalidators = new Set<(showId: string | null) => void>();
-  const dispatch = (channel: string, payload: string) => {
-    if (channel === SEAT_MAP_CHANNEL) {
-      for (const fn of invalidators) fn(payload);
-      return;
-    }
+  const dispatch = (_channel: string, payload: string) => {
     let event: SeatEvent;
     try {
       event = JSON.parse(payload) as SeatEvent;
     } catch {
       return;
     }
+    for (const fn of invalidators) fn(event.showId);
     for (const fn of globalSubscribers) fn(event);
     for (const fn of subscribers.get(event.showId) ?? []) fn(event);
   };
@@ -61,7 +44,7 @@ export function createSeatEventHub(url: string, logger?: Logger) {
     for (const [showId, set] of subscribers) for (const fn of set) fn({ showId, seats: [], resync: true });
   };
   const ensureListening = () => {
-    listener ??= listen(url, [SEAT_CHANNEL, SEAT_MAP_CHANNEL], dispatch, logger, resyncAll);
+    listener ??= listen(url, [SEAT_CHANNEL], dispatch, logger, resyncAll);
     return listener;
   };
 

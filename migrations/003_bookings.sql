@@ -104,6 +104,7 @@ CREATE TABLE payments (
 );
 CREATE UNIQUE INDEX payments_one_success_per_booking ON payments (booking_id) WHERE status = 'succeeded';
 CREATE INDEX payments_booking_idx ON payments (booking_id, created_at DESC);
+CREATE INDEX payments_refund_pending_idx ON payments (id) WHERE status = 'refund_pending';
 
 -- Provider callbacks already handled: the same event id twice changes nothing.
 CREATE TABLE webhook_events (

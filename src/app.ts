@@ -73,8 +73,8 @@ export function createApp(deps: AppDeps) {
     async (client, showId) => {
       await bookings.cancelBookingsOfShow(client, showId);
     },
-    async () => {
-      await bookings.refund(null);
+    async (showId) => {
+      await bookings.refund({ showId });
     },
   );
   const streams = new Set<() => void>();

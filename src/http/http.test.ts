@@ -5,7 +5,7 @@ import express from 'express';
 import { createLogger } from '../logger.ts';
 import { startWebServer, stopWebServer } from '../server.ts';
 import { httpRequest, signUp, startTestApp, type TestApp } from '../../test/helpers.ts';
-import { errorHandler } from './problem.ts';
+import { errorHandler, toAppError } from './problem.ts';
 import { pinoHttp } from 'pino-http';
 
 interface Problem {
@@ -95,6 +95,18 @@ describe('problem+json', () => {
     } finally {
       await stopWebServer(server, 100);
     }
+  });
+});
+
+describe('SQLSTATE mapping', () => {
+  it('an untranslated unique or exclusion violation → 409 CONFLICT; lock/statement timeouts and lost connections → 503; bad input → 422', () => {
+    const pgErr = (code: string) => Object.assign(new Error('db'), { code });
+    assert.equal(toAppError(pgErr('23505'), '1kb')?.status, 409);
+    assert.equal(toAppError(pgErr('23P01'), '1kb')?.code, 'CONFLICT');
+    for (const code of ['55P03', '57014', '40P01', '40001', '57P01', '08006']) assert.equal(toAppError(pgErr(code), '1kb')?.status, 503, code);
+    for (const code of ['22P02', '22021', '23514']) assert.equal(toAppError(pgErr(code), '1kb')?.status, 422, code);
+    assert.equal(toAppError(new Error('Connection terminated unexpectedly'), '1kb')?.status, 503);
+    assert.equal(toAppError(new Error('something else'), '1kb'), undefined);
   });
 });
 

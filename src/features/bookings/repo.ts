@@ -95,12 +95,14 @@ export async function markRefundPending(db: Queryable, bookingIds: string[]) {
 }
 
 /** refund_pending payments, locked for the refund call; rows another process holds are skipped. */
-export async function claimRefundPending(db: Queryable, bookingIds: string[] | null, limit: number) {
+export async function claimRefundPending(db: Queryable, scope: { bookingIds?: string[]; showId?: string }, limit: number) {
   const { rows } = await db.query<{ id: string; provider_ref: string | null; amount: number; currency: string }>(
-    `SELECT id, provider_ref, amount, currency FROM payments
-      WHERE status = 'refund_pending' AND ($1::uuid[] IS NULL OR booking_id = ANY($1::uuid[]))
-      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    [bookingIds, limit],
+    `SELECT p.id, p.provider_ref, p.amount, p.currency FROM payments p
+      WHERE p.status = 'refund_pending'
+        AND ($1::uuid[] IS NULL OR p.booking_id = ANY($1::uuid[]))
+        AND ($2::uuid IS NULL OR p.booking_id IN (SELECT id FROM bookings WHERE show_id = $2))
+      ORDER BY p.id LIMIT $3 FOR UPDATE OF p SKIP LOCKED`,
+    [scope.bookingIds ?? null, scope.showId ?? null, limit],
   );
   return rows;
 }

@@ -58,7 +58,8 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
         200: { description: 'Confirmed (again: charged once only)', schema: bookingSchema },
         402: problem('PAYMENT_DECLINED: the hold stays until it expires'),
         404: problem('NOT_FOUND'),
-        409: problem('BOOKING_EXPIRED or BOOKING_CANCELLED'),
+        409: problem('BOOKING_EXPIRED, BOOKING_CANCELLED, or SHOW_NOT_BOOKABLE (the show started or was cancelled)'),
+        503: problem('SERVICE_UNAVAILABLE: the payment provider did not answer in time; retrying never charges twice'),
       },
     },
     async ({ params, body, user }, _req, res) => {
@@ -128,7 +129,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       access: 'admin',
       params: idParams,
       query: historyQuery,
-      responses: { 200: { description: 'A page of bookings', schema: listOf(bookingSchema) } },
+      responses: { 200: { description: 'A page of bookings', schema: listOf(bookingSchema) }, 404: problem('NOT_FOUND: no such show') },
     },
     async ({ params, query }, _req, res) => {
       res.json(await bookings.listOfShow(params.id, { status: query.status, limit: query.limit, cursor: query.cursor }));
@@ -147,7 +148,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       responses: {
         200: { description: 'The suggested seats', schema: seatMapSchema.pick({ seats: true }) },
         404: problem('NOT_FOUND'),
-        409: problem('SEATS_UNAVAILABLE: no such block'),
+        409: problem('SEATS_UNAVAILABLE: no such block; SHOW_NOT_BOOKABLE: the show started or was cancelled'),
       },
     },
     async ({ params, body }, _req, res) => {

@@ -134,19 +134,23 @@ export function createBookingService(deps: BookingDeps) {
   }
 
   /**
-   * Refunds what is refund_pending for these bookings (all of them when null). Each payment
+   * Refunds what is refund_pending for these bookings, or this show's (up to 100 at a time;
+   * all bookings when the scope is empty: the sweep). Each payment
    * is claimed with FOR UPDATE SKIP LOCKED for the call, so two processes never refund the
    * same payment at once; the payment id is the provider's idempotency key. What fails
    * stays refund_pending and the sweep retries it.
    */
-  async function refund(bookingIds: string[] | null): Promise<number> {
-    if (bookingIds !== null && bookingIds.length === 0) return 0;
+  async function refund(scope: { bookingIds?: string[]; showId?: string }): Promise<number> {
+    if (scope.bookingIds !== undefined && scope.bookingIds.length === 0) return 0;
     let refunded = 0;
     try {
       await db.tx(async (c) => {
-        const pending = await repo.claimRefundPending(c, bookingIds, 100);
+        const pending = await repo.claimRefundPending(c, scope, 100);
         for (const p of pending) {
-          const r = await payments.refund({ paymentId: p.id, reference: p.provider_ref, amount: p.amount, currency: p.currency });
+          const r = await withTimeout(
+            payments.refund({ paymentId: p.id, reference: p.provider_ref, amount: p.amount, currency: p.currency }),
+            deps.paymentTimeoutMs ?? 5000,
+          );
           if (r.ok) {
             await repo.markRefunded(c, p.id);
             refunded++;
@@ -286,7 +290,7 @@ export function createBookingService(deps: BookingDeps) {
       if (outcome.kind === 'cancelled') {
         deps.shows.invalidateSeatMap(outcome.showId);
         count('cancelled');
-        await refund([id]);
+        await refund({ bookingIds: [id] });
       }
       return view(id);
     },
@@ -358,7 +362,7 @@ export function createBookingService(deps: BookingDeps) {
         await repo.setWebhookOutcome(c, event.id, outcome);
         return { duplicate: false, outcome };
       });
-      if (result.outcome === 'refund_pending') await refund([event.bookingId]);
+      if (result.outcome === 'refund_pending') await refund({ bookingIds: [event.bookingId] });
       return result;
     },
 
@@ -371,7 +375,7 @@ export function createBookingService(deps: BookingDeps) {
       for (const showId of new Set(expiredRows.map((r) => r.show_id))) deps.shows.invalidateSeatMap(showId);
       const expired = expiredRows.length;
       if (expired > 0) deps.metrics?.bookings.inc({ outcome: 'expired' }, expired);
-      const refunded = await refund(null);
+      const refunded = await refund({});
       return { expired, refunded };
     },
   };

@@ -139,7 +139,14 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
       let pending: string[] | undefined = [];
       const unsubscribe = await hub.subscribe(showId, (event) => {
         if (event.resync === true) {
-          sendSnapshot().catch(() => undefined);
+          if (pending) return; // the first snapshot is still on its way
+          pending = [];
+          sendSnapshot()
+            .catch(() => undefined)
+            .finally(() => {
+              for (const chunk of pending ?? []) send(chunk);
+              pending = undefined;
+            });
           return;
         }
         const chunk = `data: ${JSON.stringify({ seats: event.seats })}\n\n`;

@@ -3,6 +3,7 @@
  * listening, no process concerns: main.ts and the tests both build on this.
  */
 import { randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -28,6 +29,7 @@ import { createSeatEventHub } from './features/shows/seat-events.ts';
 import { createAuthenticate } from './http/auth.ts';
 import { keepRawBody } from './http/raw-body.ts';
 import { AppError, serviceUnavailable } from './http/errors.ts';
+import { createSeatMapFastPath } from './http/fast-seat-map.ts';
 import { createMetrics } from './http/metrics.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
@@ -98,10 +100,11 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.use(helmet());
+  const exposedHeaders = ['ETag', 'Retry-After', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy'];
   app.use(
     cors({
       origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
-      exposedHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy'],
+      exposedHeaders,
       allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Request-Id'],
     }),
   );
@@ -171,6 +174,18 @@ export function createApp(deps: AppDeps) {
   });
   app.use(errorHandler(config.bodyLimit));
 
+  const fastPath = createSeatMapFastPath({
+    cached: (showId) => shows.cachedSeatMap(showId),
+    draining: () => draining,
+    anyOrigin: config.corsOrigins === '*',
+    exposedHeaders: exposedHeaders.join(','),
+    record: (status, seconds) => metrics.record({ method: 'GET', route: '/api/v1/shows/:id/seats', status: String(status) }, seconds),
+  });
+  /** The server's request listener: the seat-map fast path, else the Express app. */
+  const handler: RequestListener = (req, res) => {
+    if (!fastPath(req, res)) app(req, res);
+  };
+
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> | undefined;
   const startSweeper = () => {
@@ -189,6 +204,7 @@ export function createApp(deps: AppDeps) {
 
   return {
     app,
+    handler,
     services: { auth, tokens, movies, theatres, shows, bookings, payments, hub },
     metrics,
     openapi,

@@ -132,7 +132,7 @@ async function serve(config: Config, logger: Logger, databaseUrl: string, embedd
   const built = createApp({ config, db, logger });
   await built.init();
 
-  const { server, url } = await startWebServer(built.app, config.port, config.host);
+  const { server, url } = await startWebServer(built.handler, config.port, config.host);
   logger.info({ url, docs: `${url}/docs` }, `Marquee is listening on ${url} (API reference: ${url}/docs)`);
 
   let stopping = false;

@@ -1,11 +1,15 @@
 /** Listening and stopping, shared by main.ts and the tests (which listen on port 0). */
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 
-export async function startWebServer(app: Express, port: number, host?: string): Promise<{ server: Server; url: string }> {
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host ?? '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+export async function startWebServer(handler: RequestListener, port: number, host?: string): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

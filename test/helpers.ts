@@ -111,7 +111,7 @@ export async function startTestApp(
   );
   const app = createApp({ config, db, logger, ...(opts.payments ? { payments: opts.payments } : {}) });
   await app.init();
-  const { server, url } = await startWebServer(app.app, 0);
+  const { server, url } = await startWebServer(app.handler, 0);
   const assertions = new pg.Pool({ connectionString: database.url, max: 3 });
   assertions.on('error', () => undefined); // idle clients killed by chaos tests are simply dropped
 

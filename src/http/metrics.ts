@@ -52,7 +52,13 @@ export function createMetrics(pool: pg.Pool) {
     next();
   };
 
-  return { registry, middleware, bookings };
+  /** For requests answered outside Express (the seat-map fast path). */
+  const record = (labels: { method: string; route: string; status: string }, seconds: number) => {
+    requests.inc(labels);
+    duration.observe(labels, seconds);
+  };
+
+  return { registry, middleware, bookings, record };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,17 +1,9 @@
 import { defineRoute, type RouteContext } from '../../http/route.ts';
 import { idParams, listOf, problem } from '../../http/schemas.ts';
 import { seatMapSchema, showCreate, showListQuery, showSchema } from './schemas.ts';
+import { matchesEtag } from '../../http/fast-seat-map.ts';
 import type { SeatEventHub } from './seat-events.ts';
 import type { ShowService } from './service.ts';
-
-/** True when an If-None-Match header names this ETag (or is *). */
-export function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim();
-    return tag === '*' || tag === etag || tag === `W/${etag}`;
-  });
-}
 
 export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEventHub, opts: { heartbeatMs: number; streams: Set<() => void> }): void {
   const tag = 'Shows';

@@ -77,3 +77,19 @@ it('seat-map cache: a hold that lapses reads available at its expiry, with no sw
   await new Promise((r) => setTimeout(r, 900));
   assert.equal((await seatMap(t, show.id))[2]?.status, 'available');
 });
+
+it('fast path: a cached seat map is answered with the same status, headers and bytes as the full stack, and counted in /metrics', async () => {
+  const show = await makeShow(t, admin);
+  const full = await t.request('GET', `/api/v1/shows/${show.id}/seats`); // miss: Express, fills the cache
+  const fast = await t.request('GET', `/api/v1/shows/${show.id}/seats`); // hit: the fast path
+  assert.equal(fast.status, 200);
+  assert.equal(fast.text, full.text);
+  const names = (h: Headers) => [...h.keys()].filter((k) => !['date', 'x-request-id', 'connection', 'keep-alive'].includes(k)).sort();
+  assert.deepEqual(names(fast.headers), names(full.headers));
+  for (const k of names(full.headers)) assert.equal(fast.headers.get(k), full.headers.get(k), k);
+  const etag = fast.headers.get('etag') ?? '';
+  const revalidated = await t.request('GET', `/api/v1/shows/${show.id}/seats`, { headers: { 'if-none-match': etag } });
+  assert.equal(revalidated.status, 304);
+  const metrics = await t.request('GET', '/metrics');
+  assert.match(metrics.text, /http_requests_total\{method="GET",route="\/api\/v1\/shows\/:id\/seats",status="304"\} \d+/);
+});

@@ -53,7 +53,8 @@ export type OnShowCancelled = (client: Client, showId: string) => Promise<void>;
 
 export interface SeatMapWithTag {
   map: SeatMap;
-  body: string;
+  /** The serialized map, encoded once. */
+  body: Buffer;
   etag: string;
 }
 
@@ -174,7 +175,8 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
     },
 
     /** The seat map with a strong ETag over its exact bytes; cached per show (see above). */
-    async seatMap(showId: string): Promise<SeatMapWithTag> {
+    async seatMap(id: string): Promise<SeatMapWithTag> {
+      const showId = id.toLowerCase();
       const hit = cache.get(showId);
       if (hit !== undefined && Date.now() < hit.validUntil && cacheUsable()) return hit;
       const startedAt = generation;
@@ -184,7 +186,7 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
         showId,
         seats: rows.map((r) => ({ id: r.id, row: r.row, number: r.number, category: r.category, price: r.price, status: r.status })),
       };
-      const body = JSON.stringify(map);
+      const body = Buffer.from(JSON.stringify(map));
       const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
       let ttl = SEAT_MAP_MAX_AGE_MS;
       for (const r of rows) {
@@ -197,6 +199,12 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
         cache.set(showId, entry);
       }
       return entry;
+    },
+
+    /** The cached map if it is valid now, without touching the database (the fast path). */
+    cachedSeatMap(showId: string): SeatMapWithTag | undefined {
+      const hit = cache.get(showId);
+      return hit !== undefined && Date.now() < hit.validUntil && cacheUsable() ? hit : undefined;
     },
 
     /** Drops this process's cached map at once (a write here committed; the trigger's notice follows). */

@@ -93,3 +93,11 @@ it('fast path: a cached seat map is answered with the same status, headers and b
   const metrics = await t.request('GET', '/metrics');
   assert.match(metrics.text, /http_requests_total\{method="GET",route="\/api\/v1\/shows\/:id\/seats",status="304"\} \d+/);
 });
+
+it('single flight: twenty concurrent reads of a cold seat map share one query', async () => {
+  const show = await makeShow(t, admin);
+  t.app.services.shows.invalidateSeatMap(show.id);
+  const { result, queries } = await countQueries(() => Promise.all(Array.from({ length: 20 }, () => t.app.services.shows.seatMap(show.id))));
+  assert.equal(queries, 1);
+  assert.equal(new Set(result.map((r) => r.etag)).size, 1);
+});

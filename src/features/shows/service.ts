@@ -84,6 +84,29 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
     }
   };
   deps.hub?.onSeatMapChanged(invalidateSeatMap);
+  const inflight = new Map<string, { promise: Promise<SeatMapWithTag & { validUntil: number }>; startedAt: number }>();
+
+  async function readSeatMap(showId: string, startedAt: number): Promise<SeatMapWithTag & { validUntil: number }> {
+    const rows = await repo.seatMap(db.pool, showId);
+    if (rows.length === 0 && !(await repo.showExists(db.pool, showId))) throw notFound('show');
+    const map: SeatMap = {
+      showId,
+      seats: rows.map((r) => ({ id: r.id, row: r.row, number: r.number, category: r.category, price: r.price, status: r.status })),
+    };
+    const body = Buffer.from(JSON.stringify(map));
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    let ttl = SEAT_MAP_MAX_AGE_MS;
+    for (const r of rows) {
+      if (r.hold_expires_at !== null) ttl = Math.min(ttl, r.hold_expires_at.getTime() - r.db_now.getTime());
+    }
+    const entry = { map, body, etag, validUntil: Date.now() + ttl };
+    // Store only if nothing about this show changed while we were reading it.
+    if (cacheUsable() && ttl > 0 && Math.max(invalidatedAt.get(showId) ?? 0, resetAt) <= startedAt) {
+      if (cache.size >= SEAT_MAP_CACHE_SIZE) cache.delete(cache.keys().next().value ?? '');
+      cache.set(showId, entry);
+    }
+    return entry;
+  }
   const cacheUsable = () => deps.hub?.listening() ?? false;
 
   const now = deps.now ?? (() => new Date());
@@ -179,26 +202,18 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
       const showId = id.toLowerCase();
       const hit = cache.get(showId);
       if (hit !== undefined && Date.now() < hit.validUntil && cacheUsable()) return hit;
+      // Single flight: misses for one show share one query, as long as nothing about the
+      // show changed since it started (so a reader never gets a map older than its request).
+      const flying = inflight.get(showId);
+      if (flying !== undefined && Math.max(invalidatedAt.get(showId) ?? 0, resetAt) <= flying.startedAt) return flying.promise;
       const startedAt = generation;
-      const rows = await repo.seatMap(db.pool, showId);
-      if (rows.length === 0 && !(await repo.showExists(db.pool, showId))) throw notFound('show');
-      const map: SeatMap = {
-        showId,
-        seats: rows.map((r) => ({ id: r.id, row: r.row, number: r.number, category: r.category, price: r.price, status: r.status })),
-      };
-      const body = Buffer.from(JSON.stringify(map));
-      const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
-      let ttl = SEAT_MAP_MAX_AGE_MS;
-      for (const r of rows) {
-        if (r.hold_expires_at !== null) ttl = Math.min(ttl, r.hold_expires_at.getTime() - r.db_now.getTime());
+      const promise = readSeatMap(showId, startedAt);
+      inflight.set(showId, { promise, startedAt });
+      try {
+        return await promise;
+      } finally {
+        if (inflight.get(showId)?.promise === promise) inflight.delete(showId);
       }
-      const entry = { map, body, etag, validUntil: Date.now() + ttl };
-      // Store only if nothing about this show changed while we were reading it.
-      if (cacheUsable() && ttl > 0 && Math.max(invalidatedAt.get(showId) ?? 0, resetAt) <= startedAt) {
-        if (cache.size >= SEAT_MAP_CACHE_SIZE) cache.delete(cache.keys().next().value ?? '');
-        cache.set(showId, entry);
-      }
-      return entry;
     },
 
     /** The cached map if it is valid now, without touching the database (the fast path). */

@@ -80,7 +80,8 @@ export function errorHandler(bodyLimit: string): ErrorRequestHandler {
     }
     const known = toAppError(err, bodyLimit);
     if (known !== undefined) {
-      if (known.status >= 500) req.log.warn({ err }, 'request failed: %s', known.code);
+      // Overload answers are expected under a rush: one short line, no stack.
+      if (known.status >= 500) req.log.warn({ code: known.code, cause: err instanceof Error ? err.message : String(err) }, 'request failed: %s', known.code);
       sendProblem(res, known);
       return;
     }

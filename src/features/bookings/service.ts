@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Client, Db } from '../../db/pool.ts';
+import type { Client, Db, Queryable } from '../../db/pool.ts';
 import { isPgError } from '../../db/pool.ts';
 import type { AuthUser } from '../../http/auth.ts';
 import { notFound, serviceUnavailable, validationFailed } from '../../http/errors.ts';
@@ -104,9 +104,9 @@ export function createBookingService(deps: BookingDeps) {
   const count = (outcome: string) => deps.metrics?.bookings.inc({ outcome });
 
   /** Bookings with show, movie, theatre, screen, seats and payment: one query. */
-  async function views(ids: string[]): Promise<BookingDto[]> {
+  async function views(ids: string[], q: Queryable = db.pool): Promise<BookingDto[]> {
     if (ids.length === 0) return [];
-    const rows = await repo.findBookingViews(db.pool, ids);
+    const rows = await repo.findBookingViews(q, ids);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.flatMap((id) => {
       const v = byId.get(id);
@@ -175,8 +175,13 @@ export function createBookingService(deps: BookingDeps) {
     async hold(user: AuthUser, body: HoldBody, idempotencyKey?: string): Promise<{ booking: BookingDto; replayed: boolean }> {
       const seatIds = [...new Set(body.seatIds.map((s) => s.toLowerCase()))].sort();
       let result: repo.HoldResult;
+      let booking: BookingDto | undefined;
+      // One pool checkout for the hold and its answer: once the hold has committed, the answer
+      // never waits for (or times out on) another connection.
+      const client = await db.pool.connect();
+      let broken: Error | undefined;
       try {
-        result = await repo.holdSeats(db.pool, {
+        result = await repo.holdSeats(client, {
           userId: user.id,
           showId: body.showId,
           seatIds,
@@ -185,20 +190,24 @@ export function createBookingService(deps: BookingDeps) {
           idempotencyKey: idempotencyKey ?? null,
           requestHash: requestHash(body),
         });
+        if (result.booking_id !== null) [booking] = await views([result.booking_id], client);
       } catch (err) {
         if (isPgError(err) && err.code === '23505' && err.constraint === 'booking_seats_one_active_claim') {
           // The database's last line of defence fired: report it as the conflict it is.
           count('unavailable');
           throw seatsUnavailable([]);
         }
+        if (!isPgError(err)) broken = err instanceof Error ? err : new Error(String(err));
         throw err;
+      } finally {
+        client.release(broken);
       }
       switch (result.outcome) {
         case 'held':
         case 'replayed': {
           if (result.outcome === 'held') deps.shows.invalidateSeatMap(body.showId);
           count(result.outcome);
-          return { booking: await view(result.booking_id ?? ''), replayed: result.outcome === 'replayed' };
+          return { booking: booking ?? (await view(result.booking_id ?? '')), replayed: result.outcome === 'replayed' };
         }
         case 'key_reused':
           throw idempotencyKeyReused();

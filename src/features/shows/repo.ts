@@ -26,7 +26,11 @@ export interface ShowRow {
 const SHOW_SELECT = `
   SELECT s.id, s.movie_id, s.screen_id, s.theatre_id, s.starts_at, s.ends_at, s.prices, s.currency, s.status, s.total_seats,
          CASE WHEN s.status = 'cancelled' THEN 0
-              ELSE s.total_seats - (SELECT count(*)::int FROM live_seat_claims c WHERE c.show_id = s.id) END AS available_seats,
+              ELSE s.total_seats - (
+                -- the show's active claims through their partial index, each booking by primary key
+                SELECT count(*)::int FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id
+                 WHERE bs.show_id = s.id AND bs.booking_status IN ('pending', 'confirmed')
+                   AND (bs.booking_status = 'confirmed' OR b.expires_at > now())) END AS available_seats,
          m.title AS movie_title, m.duration_minutes AS movie_duration, m.poster_url AS movie_poster_url,
          m.certificate AS movie_certificate, m.language AS movie_language,
          t.name AS theatre_name, t.city AS theatre_city, sc.name AS screen_name
@@ -136,10 +140,19 @@ export interface SeatMapRow {
 /** The seat map in one query: every seat of the show with its live status. */
 export async function seatMap(db: Queryable, showId: string): Promise<SeatMapRow[]> {
   const { rows } = await db.query<SeatMapRow>(
+    // The same rule as the live_seat_claims view, filtered by show first so that only this
+    // show's claims are read (through booking_seats_show_active_idx).
     `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status,
             c.hold_expires_at, now() AS db_now
        FROM show_seats ss
-       LEFT JOIN live_seat_claims c ON c.show_seat_id = ss.id
+       LEFT JOIN (
+         SELECT bs.show_seat_id,
+                CASE WHEN bs.booking_status = 'confirmed' THEN 'booked' ELSE 'held' END AS status,
+                CASE WHEN bs.booking_status = 'pending' THEN b.expires_at END AS hold_expires_at
+           FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id
+          WHERE bs.show_id = $1 AND bs.booking_status IN ('pending', 'confirmed')
+            AND (bs.booking_status = 'confirmed' OR b.expires_at > now())
+       ) c ON c.show_seat_id = ss.id
       WHERE ss.show_id = $1
       ORDER BY ss.row_index, ss.number`,
     [showId],

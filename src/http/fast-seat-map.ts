@@ -47,12 +47,12 @@ export function createSeatMapFastPath(opts: {
   fixed.push(['Cache-Control', 'no-cache']);
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (req.method !== 'GET' || opts.draining()) return false;
+    // With a CORS allow-list the full stack varies its answer by Origin: leave it to Express.
+    if (!opts.anyOrigin || req.method !== 'GET' || opts.draining()) return false;
     const url = req.url ?? '';
     if (url.length !== 55 && url.length !== 56) return false; // '/api/v1/shows/' + 36 + '/seats'
     const m = PATH.exec(url);
     if (m?.[1] === undefined) return false;
-    if (!opts.anyOrigin && req.headers.origin !== undefined) return false;
     const entry = opts.cached(m[1].toLowerCase());
     if (entry === undefined) return false;
 

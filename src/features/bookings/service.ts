@@ -170,7 +170,7 @@ export function createBookingService(deps: BookingDeps) {
      * Holds seats: one transaction that takes the user's advisory lock, locks the seats in
      * id order, frees lapsed holds on them, and claims them until now + HOLD_TTL_SECONDS.
      * @throws NOT_FOUND (show), VALIDATION_FAILED (seats not of the show), SHOW_NOT_BOOKABLE,
-     * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (nothing changes), IDEMPOTENCY_KEY_REUSED.
+     * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (no seat is claimed; lapsed holds found on the way are still ended), IDEMPOTENCY_KEY_REUSED.
      */
     async hold(user: AuthUser, body: HoldBody, idempotencyKey?: string): Promise<{ booking: BookingDto; replayed: boolean }> {
       const seatIds = [...new Set(body.seatIds.map((s) => s.toLowerCase()))].sort();

@@ -224,7 +224,7 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
 
     /** Drops this process's cached map at once (a write here committed; the trigger's notice follows). */
     invalidateSeatMap(showId: string): void {
-      invalidateSeatMap(showId);
+      invalidateSeatMap(showId.toLowerCase());
     },
 
     /**

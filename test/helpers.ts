@@ -246,3 +246,19 @@ export function spawnServer(databaseUrl: string, env: Record<string, string> = {
     });
   });
 }
+
+/** Runs fn and counts the statements it sends through the app's pool (bounded-query proofs). */
+export async function countQueries<T>(t: TestApp, fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  let queries = 0;
+  const pool = t.db.pool as unknown as { query: (...args: unknown[]) => unknown };
+  const original = pool.query.bind(pool);
+  pool.query = (...args: unknown[]) => {
+    queries++;
+    return original(...args);
+  };
+  try {
+    return { result: await fn(), queries };
+  } finally {
+    pool.query = original;
+  }
+}

@@ -3,14 +3,9 @@
  * of the auditorium, preferring blocks that leave no single free seat stranded between
  * taken seats (or a wall). Pure: it works on a seat map and holds nothing.
  */
-export interface MapSeat {
-  id: string;
-  row: string;
-  number: number;
-  category: string;
-  price: number;
-  status: 'available' | 'held' | 'booked';
-}
+import type { SeatMap } from '../shows/schemas.ts';
+
+export type MapSeat = SeatMap['seats'][number];
 
 export function bestBlock(seats: MapSeat[], count: number, category?: string): MapSeat[] | undefined {
   const rows: MapSeat[][] = [];

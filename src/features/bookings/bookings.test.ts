@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeShow, seatMap, type SeatMapSeat, type Show } from '../../../test/builders.ts';
-import { makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import { countQueries, makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
 import { checkInvariants } from '../../../test/invariants.ts';
 
 interface Booking {
@@ -300,15 +300,9 @@ describe('ownership and history', () => {
       await t.request('POST', `/api/v1/bookings/${b.body.id}/${i === 1 ? 'cancel' : 'confirm'}`, { token: u.token, body: i === 1 ? undefined : { paymentToken: 'tok_visa' } });
     }
     await hold(user(), show.id, [seats[5]?.id ?? '']); // someone else's
-    let queries = 0;
-    const pool = t.db.pool as unknown as { query: (...args: unknown[]) => unknown };
-    const original = pool.query.bind(pool);
-    pool.query = (...args: unknown[]) => {
-      queries++;
-      return original(...args);
-    };
-    const all = await t.request<{ items: Booking[]; nextCursor: string | null }>('GET', '/api/v1/bookings', { token: u.token });
-    pool.query = original;
+    const { result: all, queries } = await countQueries(t, () =>
+      t.request<{ items: Booking[]; nextCursor: string | null }>('GET', '/api/v1/bookings', { token: u.token }),
+    );
     assert.equal(all.status, 200);
     assert.ok(queries <= 2, `${queries} queries`);
     assert.deepEqual(all.body.items.map((b) => b.id), [...ids].reverse());

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import { makeShow, seatMap } from '../../../test/builders.ts';
-import { httpRequest, makeUsers, signUpAdmin, spawnServer, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import { countQueries, httpRequest, makeUsers, signUpAdmin, spawnServer, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
 
 let t: TestApp;
 let admin: SignedIn;
@@ -19,30 +19,10 @@ after(async () => {
   await t.close();
 });
 
-function countQueries<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
-  let queries = 0;
-  const pool = t.db.pool as unknown as { query: (...args: unknown[]) => unknown };
-  const original = pool.query.bind(pool);
-  pool.query = (...args: unknown[]) => {
-    queries++;
-    return original(...args);
-  };
-  return fn().then(
-    (result) => {
-      pool.query = original;
-      return { result, queries };
-    },
-    (err: unknown) => {
-      pool.query = original;
-      throw err;
-    },
-  );
-}
-
 it('seat-map cache: a repeated read is served from memory; a hold through this process shows at once', async () => {
   const show = await makeShow(t, admin);
   const first = await seatMap(t, show.id);
-  const again = await countQueries(() => seatMap(t, show.id));
+  const again = await countQueries(t, () => seatMap(t, show.id));
   assert.equal(again.queries, 0, 'served from the cache');
   assert.deepEqual(again.result, first);
   const u = users[0] as SignedIn;
@@ -97,7 +77,7 @@ it('fast path: a cached seat map is answered with the same status, headers and b
 it('single flight: twenty concurrent reads of a cold seat map share one query', async () => {
   const show = await makeShow(t, admin);
   t.app.services.shows.invalidateSeatMap(show.id);
-  const { result, queries } = await countQueries(() => Promise.all(Array.from({ length: 20 }, () => t.app.services.shows.seatMap(show.id))));
+  const { result, queries } = await countQueries(t, () => Promise.all(Array.from({ length: 20 }, () => t.app.services.shows.seatMap(show.id))));
   assert.equal(queries, 1);
   assert.equal(new Set(result.map((r) => r.etag)).size, 1);
 });

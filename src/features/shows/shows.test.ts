@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { futureStart, makeMovie, makeScreen, makeShow, makeTheatre, seatMap, type Show } from '../../../test/builders.ts';
-import { signUp, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import { countQueries, signUp, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
 
 interface ShowBody extends Show {
   endsAt: string;
@@ -165,15 +165,7 @@ describe('listing and reading shows', () => {
     for (let i = 0; i < 5; i++) {
       created.push(await makeShow(t, admin, { movieId: movie.id, screenId: screen.id, startsAt: new Date(base + i * 4 * hour).toISOString() }));
     }
-    let queries = 0;
-    const pool = t.db.pool as unknown as { query: (...args: unknown[]) => unknown };
-    const original = pool.query.bind(pool);
-    pool.query = (...args: unknown[]) => {
-      queries++;
-      return original(...args);
-    };
-    const res = await t.request<Page<ShowBody>>('GET', `/api/v1/shows?movieId=${movie.id}&limit=100`);
-    pool.query = original;
+    const { result: res, queries } = await countQueries(t, () => t.request<Page<ShowBody>>('GET', `/api/v1/shows?movieId=${movie.id}&limit=100`));
     assert.equal(res.status, 200);
     assert.equal(queries, 1, 'one query, not one per show');
     assert.deepEqual(res.body.items.map((s) => s.id), created.map((s) => s.id));

@@ -30,7 +30,7 @@ export const envSchema = z
     DATABASE_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
     EMBEDDED_PG_PORT: int(54329, 1, 65535),
-    DB_POOL_MAX: int(10, 1, 200),
+    DB_POOL_MAX: int(20, 1, 200),
     DB_STATEMENT_TIMEOUT_MS: int(5000, 100, 600_000),
     DB_LOCK_TIMEOUT_MS: int(2000, 50, 600_000),
     DB_CONNECTION_TIMEOUT_MS: int(3000, 100, 60_000),

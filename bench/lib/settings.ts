@@ -81,7 +81,7 @@ export function loadSettings(argv: string[]): BenchSettings {
     basePort: int('BENCH_PORT', 4100, 1),
     keepDb: flag('BENCH_KEEP_DB'),
     server: {
-      dbPoolMax: int('DB_POOL_MAX', 10, 1),
+      dbPoolMax: int('DB_POOL_MAX', 20, 1),
       holdTtlSeconds: 3600,
       // steady holds pile up (nobody pays): keep the per-user limit out of the way
       maxPendingHoldsPerUser: 1000,

@@ -20,7 +20,10 @@ CREATE TABLE movies (
 -- Keyset pagination by (title, id); trigram index serves case-insensitive substring search.
 CREATE INDEX movies_title_id_idx ON movies (title, id) WHERE deleted_at IS NULL;
 CREATE INDEX movies_title_trgm_idx ON movies USING gin (lower(title) gin_trgm_ops) WHERE deleted_at IS NULL;
-CREATE INDEX movies_genres_idx ON movies USING gin (genres) WHERE deleted_at IS NULL;
+-- Genres keep their case; the filter matches them case-insensitively through this index.
+CREATE FUNCTION lower_text_array(text[]) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN (SELECT coalesce(array_agg(lower(x)), '{}') FROM unnest($1) AS x);
+CREATE INDEX movies_genres_idx ON movies USING gin (lower_text_array(genres)) WHERE deleted_at IS NULL;
 CREATE INDEX movies_language_idx ON movies (lower(language)) WHERE deleted_at IS NULL;
 
 CREATE TABLE theatres (
@@ -104,3 +107,4 @@ DROP TABLE seats;
 DROP TABLE screens;
 DROP TABLE theatres;
 DROP TABLE movies;
+DROP FUNCTION lower_text_array(text[]);

@@ -50,7 +50,7 @@ describe('movies: writes', () => {
     });
     assert.equal(res.status, 201);
     assert.deepEqual(Object.keys(res.body).sort(), ['certificate', 'createdAt', 'description', 'durationMinutes', 'genres', 'id', 'language', 'posterUrl', 'releaseDate', 'title']);
-    assert.deepEqual(res.body.genres, ['comedy', 'drama']);
+    assert.deepEqual(res.body.genres, ['Comedy', 'drama'], 'case kept, duplicates dropped case-insensitively');
     assert.equal(res.body.releaseDate, '2014-03-07');
     assert.equal(res.headers.get('location'), `/api/v1/movies/${res.body.id}`);
     const get = await t.request<MovieBody>('GET', `/api/v1/movies/${res.body.id}`);

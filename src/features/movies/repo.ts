@@ -39,7 +39,7 @@ export async function findMovie(db: Queryable, id: string, opts: { lock?: 'share
 export const LIST_MOVIES_SQL = `SELECT ${COLUMNS} FROM movies
   WHERE deleted_at IS NULL
     AND ($1::text IS NULL OR lower(title) LIKE '%' || $1 || '%')
-    AND ($2::text IS NULL OR genres @> ARRAY[$2::text])
+    AND ($2::text IS NULL OR lower_text_array(genres) @> ARRAY[lower($2::text)])
     AND ($3::text IS NULL OR lower(language) = lower($3))
     AND ($4::text IS NULL OR (title, id) > ($4::text, $5::uuid))
   ORDER BY title, id

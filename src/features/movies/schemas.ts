@@ -2,14 +2,16 @@ import { z } from 'zod';
 import { paginationQuery } from '../../http/schemas.ts';
 
 const text = (max: number) => z.string().trim().min(1, 'Must not be empty.').max(max);
-const genre = z.string().trim().toLowerCase().min(1).max(50);
+const genre = z.string().trim().min(1).max(50);
+/** Genres keep the case they were given; duplicates are dropped case-insensitively. */
+const dedupeGenres = (list: string[]) => list.filter((g, i) => list.findIndex((x) => x.toLowerCase() === g.toLowerCase()) === i);
 
 const movieFields = {
   title: text(300),
   description: z.string().trim().max(5000).nullable(),
   durationMinutes: z.number().int().min(1).max(600),
   language: text(50),
-  genres: z.array(genre).max(20).transform((g) => [...new Set(g)]),
+  genres: z.array(genre).max(20).transform(dedupeGenres),
   certificate: z.string().trim().max(20).nullable(),
   releaseDate: z.iso.date().nullable(),
   posterUrl: z.url({ protocol: /^https?$/ }).max(2000).nullable(),

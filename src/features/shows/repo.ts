@@ -1,4 +1,7 @@
-/** SQL for shows and their seats. Availability always comes from live_seat_claims. */
+/**
+ * SQL for shows and their seats. Availability follows the rule of the live_seat_claims view
+ * (kept for operators and audits): a claim counts while confirmed, or pending and unexpired.
+ */
 import type { Queryable } from '../../db/pool.ts';
 
 export interface ShowRow {

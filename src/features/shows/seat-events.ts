@@ -24,7 +24,6 @@ export type SeatSubscriber = (event: SeatEvent) => void;
 
 export function createSeatEventHub(url: string, logger?: Logger) {
   const subscribers = new Map<string, Set<SeatSubscriber>>();
-  const globalSubscribers = new Set<SeatSubscriber>();
   let listener: Listener | undefined;
 
   const invalidators = new Set<(showId: string | null) => void>();
@@ -36,7 +35,6 @@ export function createSeatEventHub(url: string, logger?: Logger) {
       return;
     }
     for (const fn of invalidators) fn(event.showId);
-    for (const fn of globalSubscribers) fn(event);
     for (const fn of subscribers.get(event.showId) ?? []) fn(event);
   };
   const resyncAll = () => {
@@ -66,12 +64,6 @@ export function createSeatEventHub(url: string, logger?: Logger) {
         if (set.size === 0) subscribers.delete(showId);
       };
     },
-    /** Every change of every show. */
-    subscribeAll(fn: SeatSubscriber): () => void {
-      void ensureListening().ready();
-      globalSubscribers.add(fn);
-      return () => globalSubscribers.delete(fn);
-    },
     /**
      * Seat-map cache invalidation: fn(showId) when a show's claims changed, fn(null) when
      * events may have been missed (connection lost or back). Starts listening.
@@ -92,7 +84,6 @@ export function createSeatEventHub(url: string, logger?: Logger) {
     },
     async close(): Promise<void> {
       subscribers.clear();
-      globalSubscribers.clear();
       invalidators.clear();
       await listener?.close();
       listener = undefined;

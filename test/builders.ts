@@ -1,5 +1,6 @@
 /** Builders that make catalogue rows through the API, creating every missing parent. */
 import { randomUUID } from 'node:crypto';
+import type { SeatMap } from '../src/features/shows/schemas.ts';
 import type { SignedIn, TestApp } from './helpers.ts';
 
 export interface Movie {
@@ -26,14 +27,7 @@ export interface Show {
   totalSeats: number;
   availableSeats: number;
 }
-export interface SeatMapSeat {
-  id: string;
-  row: string;
-  number: number;
-  category: string;
-  price: number;
-  status: 'available' | 'held' | 'booked';
-}
+export type SeatMapSeat = SeatMap['seats'][number];
 
 async function ok<T>(p: Promise<{ status: number; body: T; text: string }>, expected = 201): Promise<T> {
   const res = await p;

@@ -14,6 +14,23 @@ import type { PaymentProvider } from '../src/features/payments/provider.ts';
 import { createLogger } from '../src/logger.ts';
 import { startWebServer, stopWebServer } from '../src/server.ts';
 
+/** An RFC 9457 problem as the API sends it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: { path: string; message: string }[];
+  unavailableSeatIds?: string[];
+}
+
+/** A page of a list endpoint. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
 export interface HttpResult<T = unknown> {
   status: number;
   headers: Headers;

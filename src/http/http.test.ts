@@ -4,18 +4,10 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { createLogger } from '../logger.ts';
 import { startWebServer, stopWebServer } from '../server.ts';
-import { httpRequest, signUp, startTestApp, type TestApp } from '../../test/helpers.ts';
+import { httpRequest, signUp, startTestApp, type TestApp, type Problem } from '../../test/helpers.ts';
 import { errorHandler, toAppError } from './problem.ts';
 import { pinoHttp } from 'pino-http';
 
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
 
 const logLines: string[] = [];
 const logStream = new Writable({

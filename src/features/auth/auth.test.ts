@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { signUp, startTestApp, type TestApp } from '../../../test/helpers.ts';
+import { signUp, startTestApp, type TestApp, type Problem } from '../../../test/helpers.ts';
 
 interface AuthBody {
   user: { id: string; email: string; name: string; role: string; createdAt: string };
   accessToken: string;
   refreshToken: string;
   expiresIn: number;
-}
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: { path: string; message: string }[];
 }
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeShow, seatMap, type SeatMapSeat, type Show } from '../../../test/builders.ts';
-import { countQueries, makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import { countQueries, makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp, type Problem } from '../../../test/helpers.ts';
 import { checkInvariants } from '../../../test/invariants.ts';
 
 interface Booking {
@@ -18,11 +18,6 @@ interface Booking {
   cancelledAt: string | null;
   payment: { id: string; provider: string; status: string; amount: number; currency: string } | null;
   show: { startsAt: string; movie: { id: string; title: string }; theatre: { id: string; name: string; city: string }; screen: { id: string; name: string } };
-}
-interface Problem {
-  code: string;
-  unavailableSeatIds?: string[];
-  errors?: { path: string }[];
 }
 
 let t: TestApp;

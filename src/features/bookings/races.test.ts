@@ -211,3 +211,39 @@ it('race: expiry sweeps running at once in several processes expire each lapsed 
   assert.equal(left.length, 0);
   await assertInvariants();
 });
+
+it('race: refunds claimed by a show cancel and four concurrent sweeps → the provider refunds each payment exactly once', async () => {
+  const refunds = new Map<string, number>();
+  const provider = {
+    name: 'counting',
+    charge: ({ bookingId }: { bookingId: string }) => Promise.resolve({ ok: true as const, reference: `ref_${bookingId}` }),
+    async refund({ paymentId }: { paymentId: string }) {
+      refunds.set(paymentId, (refunds.get(paymentId) ?? 0) + 1);
+      await new Promise((r) => setTimeout(r, 20)); // slow enough for the sweeps to overlap
+      return { ok: true };
+    },
+  };
+  const s = await startTestApp({ MAX_PENDING_HOLDS_PER_USER: '5' }, { payments: provider });
+  try {
+    const a = await signUpAdmin(s);
+    const buyers = await makeUsers(s, 12);
+    const show = await makeShow(s, a);
+    const map = await seatMap(s, show.id);
+    for (const [i, u] of buyers.entries()) {
+      const hold = await s.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [(map[i] as SeatMapSeat).id] } });
+      assert.equal((await s.request('POST', `/api/v1/bookings/${hold.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } })).status, 200);
+    }
+    const [cancel] = await Promise.all([
+      s.request('POST', `/api/v1/shows/${show.id}/cancel`, { token: a.token }),
+      ...Array.from({ length: 4 }, () => new Promise((r) => setTimeout(r, 5)).then(() => s.app.services.bookings.sweep())),
+    ]);
+    assert.equal(cancel.status, 200);
+    while ((await s.sql(`SELECT 1 FROM payments WHERE status = 'refund_pending'`)).length > 0) await s.app.services.bookings.sweep();
+    const rows = await s.sql<{ id: string; status: string }>(`SELECT id, status FROM payments`);
+    assert.equal(rows.length, 12);
+    assert.ok(rows.every((r) => r.status === 'refunded'));
+    assert.deepEqual([...refunds.values()].sort(), Array.from({ length: 12 }, () => 1));
+  } finally {
+    await s.close();
+  }
+});

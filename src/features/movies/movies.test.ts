@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeMovie, makeShow } from '../../../test/builders.ts';
-import { signUp, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import { signUp, signUpAdmin, startTestApp, type SignedIn, type TestApp, type Page } from '../../../test/helpers.ts';
 import { LIST_MOVIES_SQL } from './repo.ts';
 
 interface MovieBody {
@@ -15,10 +15,6 @@ interface MovieBody {
   releaseDate: string | null;
   posterUrl: string | null;
   createdAt: string;
-}
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
 }
 
 let t: TestApp;

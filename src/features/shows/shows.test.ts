@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { futureStart, makeMovie, makeScreen, makeShow, makeTheatre, seatMap, type Show } from '../../../test/builders.ts';
-import { countQueries, signUp, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import { countQueries, signUp, signUpAdmin, startTestApp, type SignedIn, type TestApp, type Page } from '../../../test/helpers.ts';
 
 interface ShowBody extends Show {
   endsAt: string;
@@ -10,10 +10,6 @@ interface ShowBody extends Show {
   status: string;
   movie: { id: string; title: string };
   theatre: { id: string; name: string; city: string };
-}
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
 }
 
 let t: TestApp;

@@ -137,6 +137,8 @@ async function main(): Promise<number> {
     ADMIN_PASSWORD: admin.password,
     HOLD_TTL_SECONDS: String(settings.server.holdTtlSeconds),
     MAX_PENDING_HOLDS_PER_USER: String(settings.server.maxPendingHoldsPerUser),
+    MAX_SEATS_PER_USER_PER_SHOW: String(settings.server.maxSeatsPerUserPerShow),
+    REHOLD_COOLDOWN_SECONDS: String(settings.server.reholdCooldownSeconds),
     AUTH_RATE_LIMIT_PER_MINUTE: '0',
     DB_POOL_MAX: String(settings.server.dbPoolMax),
     SEED_DEMO: 'false',

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type Request, type Response } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
@@ -14,6 +13,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { createAuthService } from './features/auth/service.ts';
+import { createSessionCache } from './features/auth/sessions.ts';
 import { createTokens } from './features/auth/tokens.ts';
 import { movieRoutes } from './features/movies/routes.ts';
 import { createMovieService } from './features/movies/service.ts';
@@ -30,7 +30,9 @@ import { createAuthenticate } from './http/auth.ts';
 import { keepRawBody } from './http/raw-body.ts';
 import { AppError, serviceUnavailable } from './http/errors.ts';
 import { createSeatMapFastPath } from './http/fast-seat-map.ts';
+import { isHttps, securityHeaders, strictTransportSecurity } from './http/security-headers.ts';
 import { createMetrics } from './http/metrics.ts';
+import { rejectMalformedUrl } from './http/request-url.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import type { RouteContext, RouteDoc } from './http/route.ts';
@@ -55,7 +57,8 @@ export function createApp(deps: AppDeps) {
 
   const metrics = createMetrics(db.pool);
   const tokens = createTokens(config.jwtSecret, config.accessTokenTtlSeconds);
-  const auth = createAuthService({ db, tokens, refreshTtlDays: config.refreshTokenTtlDays });
+  const sessions = createSessionCache({ db, accessTtlSeconds: config.accessTokenTtlSeconds, logger });
+  const auth = createAuthService({ db, tokens, sessions, refreshTtlDays: config.refreshTokenTtlDays });
   const movies = createMovieService(db);
   const theatres = createTheatreService(db);
   const hub = createSeatEventHub(db.url, logger);
@@ -67,6 +70,8 @@ export function createApp(deps: AppDeps) {
     shows,
     holdTtlSeconds: config.holdTtlSeconds,
     maxPendingHoldsPerUser: config.maxPendingHoldsPerUser,
+    maxSeatsPerUserPerShow: config.maxSeatsPerUserPerShow,
+    reholdCooldownSeconds: config.reholdCooldownSeconds,
     paymentTimeoutMs: config.paymentTimeoutMs,
     metrics,
     logger,
@@ -99,7 +104,13 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  app.use(helmet());
+  // helmet without CSP upgrade-insecure-requests; HSTS only over https (src/http/security-headers.ts).
+  app.use(securityHeaders());
+  const hsts = strictTransportSecurity();
+  app.use((req, res, next) => {
+    if (req.secure) hsts(req, res, next);
+    else next();
+  });
   const exposedHeaders = ['ETag', 'Retry-After', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy'];
   app.use(
     cors({
@@ -109,6 +120,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.use(metrics.middleware);
+  app.use(rejectMalformedUrl);
   // While shutting down, requests that arrive on kept-alive connections are turned away.
   app.use((_req, res, next) => {
     if (!draining) {
@@ -145,9 +157,9 @@ export function createApp(deps: AppDeps) {
     router: api,
     prefix: '/api/v1',
     registry,
-    authenticate: createAuthenticate((token) => tokens.verifyAccess(token)),
+    authenticate: createAuthenticate((token) => auth.authenticate(token)),
   };
-  authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute });
+  authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute, registerRateLimitPerHour: config.registerRateLimitPerHour });
   movieRoutes(ctx, movies);
   theatreRoutes(ctx, theatres);
   showRoutes(ctx, shows, hub, { heartbeatMs: config.sseHeartbeatMs, streams });
@@ -179,6 +191,7 @@ export function createApp(deps: AppDeps) {
     draining: () => draining,
     anyOrigin: config.corsOrigins === '*',
     exposedHeaders: exposedHeaders.join(','),
+    https: (req) => isHttps(req, app.get('trust proxy fn') as (address: string, hop: number) => boolean),
     record: (status, seconds) => metrics.record({ method: 'GET', route: '/api/v1/shows/:id/seats', status: String(status) }, seconds),
   });
   /** The server's request listener: the seat-map fast path, else the Express app. */
@@ -205,14 +218,18 @@ export function createApp(deps: AppDeps) {
   return {
     app,
     handler,
-    services: { auth, tokens, movies, theatres, shows, bookings, payments, hub },
+    services: { auth, tokens, sessions, movies, theatres, shows, bookings, payments, hub },
     metrics,
     openapi,
-    /** One-time start-up work that needs the database: the ADMIN_EMAIL account. */
+    /**
+     * One-time start-up work that needs the database: the ADMIN_EMAIL account. Throws a
+     * ConfigError when ADMIN_EMAIL names an existing non-admin and ADMIN_PROMOTE_EXISTING is off.
+     */
     async init(): Promise<void> {
       if (config.admin !== undefined) {
-        await auth.ensureAdmin(config.admin);
-        logger.info({ email: config.admin.email }, 'admin account ready');
+        const outcome = await auth.ensureAdmin(config.admin);
+        const log = outcome === 'promoted' || outcome === 'password changed' ? logger.warn.bind(logger) : logger.info.bind(logger);
+        log({ email: config.admin.email, outcome }, `admin account ready (${outcome})`);
       }
       startSweeper();
     },
@@ -228,6 +245,7 @@ export function createApp(deps: AppDeps) {
       if (sweeper !== undefined) clearInterval(sweeper);
       await sweeping;
       await hub.close();
+      await sessions.close();
     },
   };
 }

@@ -37,3 +37,50 @@ it('config: a wrong value → ConfigError naming the variable', () => {
     );
   }
 });
+
+it('config: anti-abuse settings, when unset → the documented defaults (TRUST_PROXY trusts no proxy)', () => {
+  const c = loadConfig({ DATA_DIR: dataDir });
+  assert.equal(c.registerRateLimitPerHour, 20);
+  assert.equal(c.maxSeatsPerUserPerShow, 10);
+  assert.equal(c.reholdCooldownSeconds, 60);
+  assert.equal(c.trustProxy, false);
+  const off = loadConfig({ DATA_DIR: dataDir, REGISTER_RATE_LIMIT_PER_HOUR: '0', MAX_SEATS_PER_USER_PER_SHOW: '0', REHOLD_COOLDOWN_SECONDS: '0', AUTH_RATE_LIMIT_PER_MINUTE: '0' });
+  assert.deepEqual([off.registerRateLimitPerHour, off.maxSeatsPerUserPerShow, off.reholdCooldownSeconds, off.authRateLimitPerMinute], [0, 0, 0, 0]);
+  for (const name of ['REGISTER_RATE_LIMIT_PER_HOUR', 'MAX_SEATS_PER_USER_PER_SHOW', 'REHOLD_COOLDOWN_SECONDS']) {
+    assert.throws(
+      () => loadConfig({ DATA_DIR: dataDir, [name]: '-1' }),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(name),
+      name,
+    );
+  }
+});
+
+it('config: TRUST_PROXY=true (trust anything) → refused at start-up, naming the variable and asking for a hop count or addresses', () => {
+  for (const value of ['true', 'TRUE', 'yes']) {
+    assert.throws(
+      () => loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: value }),
+      (err: unknown) => err instanceof ConfigError && err.message.includes('TRUST_PROXY') && /number of proxies/.test(err.message) && /addresses/.test(err.message),
+      value,
+    );
+  }
+});
+
+it('config: TRUST_PROXY not a hop count or proxy addresses, or a range of every address → ConfigError naming TRUST_PROXY', () => {
+  for (const value of ['0.0.0.0/0', '::/0', '10.0.0.1/33', 'example.com', '10.0.0.1,', '10.0.0.1/8/8', '999', 'everything']) {
+    assert.throws(
+      () => loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: value }),
+      (err: unknown) => err instanceof ConfigError && err.message.includes('TRUST_PROXY'),
+      value,
+    );
+  }
+});
+
+it('config: TRUST_PROXY a hop count, addresses or CIDRs, or false/0 → the Express trust proxy value (false: trust none)', () => {
+  const trust = (v: string) => loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: v }).trustProxy;
+  assert.equal(trust('1'), 1);
+  assert.equal(trust('2'), 2);
+  assert.equal(trust('0'), false);
+  assert.equal(trust('false'), false);
+  assert.equal(trust(''), false);
+  assert.deepEqual(trust('10.0.0.5, 10.1.0.0/16,loopback,fd00::/8'), ['10.0.0.5', '10.1.0.0/16', 'loopback', 'fd00::/8']);
+});

@@ -18,6 +18,9 @@ import { createLogger } from './logger.ts';
 import { catalogueIsEmpty, seedDemoCatalogue } from './seed/demo.ts';
 import { startWebServer, stopWebServer } from './server.ts';
 
+/** Exit status of a process that refuses to start because of its configuration (sysexits EX_CONFIG). */
+const EXIT_CONFIG = 78;
+
 function readConfig(): Config {
   try {
     return loadConfig();
@@ -90,10 +93,16 @@ function supervise(config: Config, logger: Logger, databaseUrl: string, embedded
   logger.info({ workers: config.workers }, `starting ${config.workers} server processes`);
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
+    if (code === EXIT_CONFIG) {
+      // It refused to start (its message is above); so would every replacement.
+      logger.error({ pid: worker.process.pid, code }, 'a server process refused to start; stopping');
+      void shutdown('refused', 1);
+      return;
+    }
     logger.error({ pid: worker.process.pid, code, signal }, 'a server process died; starting another');
     setTimeout(fork, 500).unref();
   });
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping the server processes');
@@ -113,7 +122,7 @@ function supervise(config: Config, logger: Logger, databaseUrl: string, embedded
     );
     await embedded?.stop();
     logger.info('stopped cleanly');
-    process.exit(0);
+    process.exit(exitCode);
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void shutdown(signal));
 }
@@ -164,6 +173,10 @@ async function serve(config: Config, logger: Logger, databaseUrl: string, embedd
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`Marquee refused to start: ${err.message}`);
+    process.exit(EXIT_CONFIG);
+  }
   console.error('Marquee failed to start:', err);
   process.exit(1);
 });

@@ -15,6 +15,8 @@ const WHO: Who[] = ['anonymous', 'customer', 'other', 'admin'];
 interface Cell {
   path: string;
   body?: unknown;
+  /** A token of a throw-away user in the cell's role, for calls that end the caller's own sessions. */
+  token?: string;
 }
 interface Row {
   method: string;
@@ -35,7 +37,8 @@ let seatCursor = 0;
 const tokenOf = (who: Who) => ({ anonymous: undefined, customer: customer.token, other: other.token, admin: admin.token })[who];
 
 before(async () => {
-  t = await startTestApp({ MAX_PENDING_HOLDS_PER_USER: '50', AUTH_RATE_LIMIT_PER_MINUTE: '0' });
+  // One customer makes a booking of the same show for every row: no per-show seat cap here.
+  t = await startTestApp({ MAX_PENDING_HOLDS_PER_USER: '50', AUTH_RATE_LIMIT_PER_MINUTE: '0', MAX_SEATS_PER_USER_PER_SHOW: '0' });
   admin = await signUpAdmin(t);
   [customer, other, ...spare] = (await makeUsers(t, 4)) as [SignedIn, SignedIn, SignedIn, SignedIn];
   show = await makeShow(t, admin, { rows: [{ label: 'A', seats: 60, category: 'standard' }] });
@@ -51,6 +54,9 @@ async function customerBooking(): Promise<string> {
   assert.equal(res.status, 201, res.text);
   return res.body.id;
 }
+/** For anyone but the anonymous caller, the token of a fresh user in the caller's role. */
+const throwAway = async (who: Who): Promise<{ token?: string }> =>
+  who === 'anonymous' ? {} : { token: ((await makeUsers(t, 1, who === 'admin' ? 'admin' : 'customer'))[0] as SignedIn).token };
 const fixed = (path: string, body?: unknown) => () => Promise.resolve({ path, ...(body === undefined ? {} : { body }) });
 const movieBody = () => ({ title: `M ${randomUUID()}`, durationMinutes: 90, language: 'English' });
 const theatreBody = () => ({ name: `T ${randomUUID()}`, city: 'Oslo', address: 'Street 1' });
@@ -62,6 +68,8 @@ const ROWS: Row[] = [
   { method: 'POST', route: '/api/v1/auth/refresh', expect: [401, 401, 401, 401], make: fixed('/api/v1/auth/refresh', { refreshToken: 'rt_nope' }) },
   { method: 'POST', route: '/api/v1/auth/logout', expect: [204, 204, 204, 204], make: fixed('/api/v1/auth/logout', { refreshToken: 'rt_nope' }) },
   { method: 'GET', route: '/api/v1/me', expect: [401, 200, 200, 200], make: fixed('/api/v1/me') },
+  { method: 'POST', route: '/api/v1/auth/logout-all', expect: [401, 204, 204, 204], make: async (who) => ({ path: '/api/v1/auth/logout-all', ...(await throwAway(who)) }) },
+  { method: 'PATCH', route: '/api/v1/users/{id}', expect: [401, 403, 403, 200], make: async () => ({ path: `/api/v1/users/${((await makeUsers(t, 1))[0] as SignedIn).id}`, body: { role: 'staff' } }) },
 
   { method: 'GET', route: '/api/v1/movies', expect: [200, 200, 200, 200], make: fixed('/api/v1/movies') },
   { method: 'GET', route: '/api/v1/movies/{id}', expect: [200, 200, 200, 200], make: async () => ({ path: `/api/v1/movies/${(await makeMovie(t, admin)).id}` }) },
@@ -119,7 +127,7 @@ describe('matrix', () => {
           status = res.status;
           ctrl.abort();
         } else {
-          const res = await t.request(row.method, cell.path, { token: tokenOf(who), ...(cell.body === undefined ? {} : { body: cell.body }) });
+          const res = await t.request(row.method, cell.path, { token: cell.token ?? tokenOf(who), ...(cell.body === undefined ? {} : { body: cell.body }) });
           status = res.status;
           if (status >= 400) assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
         }

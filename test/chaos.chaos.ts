@@ -43,6 +43,11 @@ function freePort(): Promise<number> {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// 80 buyers loop over one show for the whole run, buying, cancelling and re-holding random
+// seats: the per-show seat cap and the re-hold cool-down (hoarding.test.ts) would turn their
+// holds into 409s and starve the fault checks of successful holds.
+const NO_HOARDING_LIMITS = { MAX_SEATS_PER_USER_PER_SHOW: '0', REHOLD_COOLDOWN_SECONDS: '0' };
+
 before(async () => {
   port = await freePort();
   dir = path.resolve(import.meta.dirname, '..', '.data', 'chaos-pg', randomBytes(4).toString('hex'));
@@ -51,7 +56,7 @@ before(async () => {
   url = server.url('chaos');
   await migrate(url);
   t = await startTestApp(
-    { DB_CONNECTION_TIMEOUT_MS: '1000', DB_LOCK_TIMEOUT_MS: '1000', MAX_PENDING_HOLDS_PER_USER: '1000', HOLD_TTL_SECONDS: '600' },
+    { DB_CONNECTION_TIMEOUT_MS: '1000', DB_LOCK_TIMEOUT_MS: '1000', MAX_PENDING_HOLDS_PER_USER: '1000', HOLD_TTL_SECONDS: '600', ...NO_HOARDING_LIMITS },
     { databaseUrl: url },
   );
   admin = await signUpAdmin(t);
@@ -235,7 +240,7 @@ it('chaos: PostgreSQL stops for 3 s and comes back → /ready 503 then 200, requ
 });
 
 it('chaos: an exhausted pool (2 connections, the show row locked elsewhere) → bounded waits, then 503 with Retry-After; never a hang', async () => {
-  const small = await startTestApp({ DB_POOL_MAX: '2', DB_CONNECTION_TIMEOUT_MS: '300', DB_LOCK_TIMEOUT_MS: '500' }, { databaseUrl: url });
+  const small = await startTestApp({ DB_POOL_MAX: '2', DB_CONNECTION_TIMEOUT_MS: '300', DB_LOCK_TIMEOUT_MS: '500', ...NO_HOARDING_LIMITS }, { databaseUrl: url });
   const blocker = new pg.Client({ connectionString: url });
   await blocker.connect();
   try {
@@ -260,7 +265,7 @@ it('chaos: an exhausted pool (2 connections, the show row locked elsewhere) → 
 });
 
 it('chaos: SIGTERM during load → requests in flight complete, new ones are refused, the process exits 0, nothing half-done', async () => {
-  const child = await spawnServer(url);
+  const child = await spawnServer(url, NO_HOARDING_LIMITS);
   const exited = new Promise<number | null>((resolve) => child.child.on('exit', (code) => resolve(code)));
   const load = startLoad(child.url, 12);
   await sleep(800);

@@ -11,6 +11,7 @@ import { createApp, type App } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import type { PaymentProvider } from '../src/features/payments/provider.ts';
+import type { SeatEvent } from '../src/features/shows/seat-events.ts';
 import { createLogger } from '../src/logger.ts';
 import { startWebServer, stopWebServer } from '../src/server.ts';
 
@@ -113,6 +114,8 @@ export async function startTestApp(
     LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     DB_POOL_MAX: '10',
     EXPIRY_SWEEP_INTERVAL_MS: '0',
+    // Test files register many users from 127.0.0.1; rate-limit.test.ts turns it on.
+    REGISTER_RATE_LIMIT_PER_HOUR: '0',
     ...env,
   });
   const logger = createLogger(config.logLevel, opts.logStream);
@@ -127,7 +130,15 @@ export async function startTestApp(
     logger,
   );
   const app = createApp({ config, db, logger, ...(opts.payments ? { payments: opts.payments } : {}) });
-  await app.init();
+  try {
+    await app.init();
+  } catch (err) {
+    // A refused start (e.g. ADMIN_EMAIL of an existing customer) leaves nothing running.
+    await app.close();
+    await db.close();
+    await database.drop();
+    throw err;
+  }
   const { server, url } = await startWebServer(app.handler, 0);
   const assertions = new pg.Pool({ connectionString: database.url, max: 3 });
   assertions.on('error', () => undefined); // idle clients killed by chaos tests are simply dropped
@@ -264,18 +275,150 @@ export function spawnServer(databaseUrl: string, env: Record<string, string> = {
   });
 }
 
-/** Runs fn and counts the statements it sends through the app's pool (bounded-query proofs). */
+/**
+ * Runs fn and counts the statements the app sends to the database through its pool while fn
+ * runs: pool.query and queries on checked-out clients alike (a transaction's BEGIN and COMMIT
+ * count too). Every client the pool hands out meanwhile has its query method wrapped, so
+ * statements made with pool.connect() then client.query() are counted (bounded-query proofs).
+ */
 export async function countQueries<T>(t: TestApp, fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  type Counted = { query: (...args: unknown[]) => unknown };
   let queries = 0;
-  const pool = t.db.pool as unknown as { query: (...args: unknown[]) => unknown };
-  const original = pool.query.bind(pool);
-  pool.query = (...args: unknown[]) => {
-    queries++;
-    return original(...args);
+  let counting = true;
+  const wrapped = new Set<Counted>();
+  const onAcquire = (client: pg.PoolClient) => {
+    const c = client as unknown as Counted;
+    if (wrapped.has(c)) return;
+    const original = c.query;
+    c.query = (...args: unknown[]) => {
+      if (counting) queries++;
+      return original.apply(c, args);
+    };
+    wrapped.add(c);
   };
+  t.db.pool.on('acquire', onAcquire);
   try {
-    return { result: await fn(), queries };
+    const result = await fn();
+    return { result, queries };
   } finally {
-    pool.query = original;
+    counting = false;
+    t.db.pool.off('acquire', onAcquire);
+    for (const c of wrapped) Reflect.deleteProperty(c, 'query'); // back to pg's own method
   }
 }
+
+/**
+ * Waits for a condition with a deadline: calls probe until it returns something other than
+ * undefined, null or false, and resolves to that. Polls every few milliseconds, for states
+ * that announce themselves nowhere but in a query (pg_locks, pg_stat_activity, counters).
+ */
+export async function waitUntil<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<Exclude<T, undefined | null | false>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await probe();
+    if (last !== undefined && last !== null && last !== false) return last as Exclude<T, undefined | null | false>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Resolves as p does, or rejects once timeoutMs have passed: an event awaited with a deadline. */
+export async function within<T>(p: Promise<T>, what: string, timeoutMs = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A backend of this test's database waiting for a lock, as pg_stat_activity shows it. */
+export interface LockWaiter {
+  pid: number;
+  /** pg_stat_activity.wait_event: 'advisory', 'transactionid', 'tuple', 'relation', … */
+  waitEvent: string;
+  query: string;
+}
+
+/** The backends of this test's database that wait for a lock right now (other than the caller's). */
+export async function lockWaiters(t: TestApp): Promise<LockWaiter[]> {
+  return t.sql<LockWaiter>(
+    `SELECT pid, wait_event AS "waitEvent", query FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() ORDER BY pid`,
+  );
+}
+
+/** Waits (with a deadline) until at least n backends wait for a lock and pred holds for each counted one. */
+export async function waitForLockWaiters(t: TestApp, n: number, pred: (w: LockWaiter) => boolean = () => true, timeoutMs = 10_000): Promise<LockWaiter[]> {
+  let seen: LockWaiter[] = [];
+  try {
+    return await waitUntil(
+      async () => {
+        seen = (await lockWaiters(t)).filter(pred);
+        return seen.length >= n ? seen : undefined;
+      },
+      `${n} lock waiter(s)`,
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; waiting now: ${JSON.stringify(seen)}`, { cause: err });
+  }
+}
+
+/** The seat events of one show as this app's process receives them from the trigger's NOTIFY. */
+export interface SeatEventWatch {
+  events: SeatEvent[];
+  /** Resolves with the first event (already received or still to come) that pred accepts. */
+  waitFor(pred: (e: SeatEvent) => boolean, timeoutMs?: number): Promise<SeatEvent>;
+  close(): void;
+}
+
+/**
+ * Subscribes to a show's seat events on the app's hub. The hub updates the seat-map cache
+ * before it calls subscribers, so once waitFor resolves the cache has seen that change.
+ * Subscribe before the write you wait for.
+ */
+export async function watchSeatEvents(t: TestApp, showId: string): Promise<SeatEventWatch> {
+  const events: SeatEvent[] = [];
+  const waiters: { pred: (e: SeatEvent) => boolean; resolve: (e: SeatEvent) => void }[] = [];
+  const unsubscribe = await t.app.services.hub.subscribe(showId, (e) => {
+    events.push(e);
+    for (const w of [...waiters]) {
+      if (w.pred(e)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(e);
+      }
+    }
+  });
+  return {
+    events,
+    waitFor(pred, timeoutMs = 5000) {
+      const found = events.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          pred,
+          resolve: (e: SeatEvent) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no matching seat event within ${timeoutMs} ms; got ${JSON.stringify(events)}`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    close: unsubscribe,
+  };
+}
+
+/** A predicate: the event says this seat now has this status. */
+export const seatIs = (seatId: string, status: string) => (e: SeatEvent) => e.seats.some((s) => s.id === seatId && s.status === status);

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { after, it } from 'node:test';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.ts';
-import { createTestDatabase, databaseUrlFor, spawnServer } from './helpers.ts';
+import { createTestDatabase, databaseUrlFor, spawnServer, within } from './helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -43,22 +43,45 @@ it('shutdown: SIGTERM while a request is in flight → that request completes, n
   const { child, port, output } = await spawnServer(db.url, { JWT_SECRET: 'lifecycle-secret-lifecycle-secret-0123' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-  // A registration whose body arrives slowly: it is in flight when SIGTERM lands.
+  // A registration whose body arrives in two parts: SIGTERM lands between them, once the server
+  // has the request (it answered `100 Continue` to its headers); the rest of the body follows
+  // once the server has logged that it is shutting down.
   const body = JSON.stringify({ email: 'inflight@example.com', password: 'password123', name: 'In Flight' });
+  const shuttingDown = new Promise<void>((resolve) => {
+    const onData = () => {
+      if (!/shutting down/.test(output())) return;
+      child.stdout?.off('data', onData);
+      resolve();
+    };
+    child.stdout?.on('data', onData);
+  });
   const inFlight = new Promise<number>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/api/v1/auth/register', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/auth/register',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
     );
     req.on('error', reject);
-    req.write(body.slice(0, 10));
-    setTimeout(() => {
+    req.once('continue', () => {
+      req.write(body.slice(0, 10));
       child.kill('SIGTERM');
-      setTimeout(() => req.end(body.slice(10)), 300);
-    }, 200);
+      within(shuttingDown, 'the server to log that it is shutting down').then(
+        () => req.end(body.slice(10)),
+        (err: unknown) => {
+          req.destroy();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+    req.flushHeaders();
   });
   assert.equal(await inFlight, 201, 'the request in flight finished');
   const code = await exited;

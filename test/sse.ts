@@ -10,6 +10,8 @@ export interface SseStream {
   events: SseEvent[];
   comments: number;
   waitFor(pred: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
+  /** Resolves once at least n comment blocks (heartbeats) have arrived in all. */
+  waitForComments(n: number, timeoutMs?: number): Promise<void>;
   close(): void;
 }
 
@@ -18,6 +20,7 @@ export async function openStream(url: string): Promise<SseStream> {
   const res = await fetch(url, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
   const events: SseEvent[] = [];
   const waiters: { pred: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
+  const commentWaiters: { n: number; resolve: () => void }[] = [];
   const stream: SseStream = {
     status: res.status,
     contentType: res.headers.get('content-type') ?? '',
@@ -33,6 +36,19 @@ export async function openStream(url: string): Promise<SseStream> {
           resolve: (e) => {
             clearTimeout(timer);
             resolve(e);
+          },
+        });
+      });
+    },
+    waitForComments(n, timeoutMs = 5000) {
+      if (stream.comments >= n) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fewer than ${n} comments within ${timeoutMs} ms (got ${stream.comments})`)), timeoutMs);
+        commentWaiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
           },
         });
       });
@@ -65,6 +81,12 @@ export async function openStream(url: string): Promise<SseStream> {
           }
           if (isComment) {
             stream.comments++;
+            for (const w of [...commentWaiters]) {
+              if (stream.comments >= w.n) {
+                commentWaiters.splice(commentWaiters.indexOf(w), 1);
+                w.resolve();
+              }
+            }
             continue;
           }
           if (data.length === 0) continue;

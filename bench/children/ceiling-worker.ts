@@ -30,6 +30,8 @@ async function setUp(init: Init) {
     shows,
     holdTtlSeconds: init.holdTtlSeconds,
     maxPendingHoldsPerUser: init.maxPendingHoldsPerUser,
+    maxSeatsPerUserPerShow: init.maxSeatsPerUserPerShow,
+    reholdCooldownSeconds: init.reholdCooldownSeconds,
   });
   const { rows } = await db.pool.query<{ show_id: string; id: string }>(`SELECT show_id, id FROM show_seats WHERE show_id = ANY($1::uuid[])`, [init.showIds]);
   const free = new Map<string, string[]>();

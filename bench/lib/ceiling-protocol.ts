@@ -7,6 +7,8 @@ export const initMessage = z.object({
   poolMax: z.number().int(),
   holdTtlSeconds: z.number().int(),
   maxPendingHoldsPerUser: z.number().int(),
+  maxSeatsPerUserPerShow: z.number().int(),
+  reholdCooldownSeconds: z.number().int(),
   userIds: z.array(z.string()),
   showIds: z.array(z.string()),
   concurrency: z.number().int(),

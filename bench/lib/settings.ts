@@ -14,7 +14,7 @@ export interface BenchSettings {
   pgPort: number;
   basePort: number;
   keepDb: boolean;
-  server: { dbPoolMax: number; holdTtlSeconds: number; maxPendingHoldsPerUser: number; expirySweepIntervalMs: number };
+  server: { dbPoolMax: number; holdTtlSeconds: number; maxPendingHoldsPerUser: number; maxSeatsPerUserPerShow: number; reholdCooldownSeconds: number; expirySweepIntervalMs: number };
   flash: {
     buyers: number;
     rows: number;
@@ -85,6 +85,9 @@ export function loadSettings(argv: string[]): BenchSettings {
       holdTtlSeconds: 3600,
       // steady holds pile up (nobody pays): keep the per-user limit out of the way
       maxPendingHoldsPerUser: 1000,
+      // the anti-hoarding defaults, set explicitly so the SQL ceiling does the same checks
+      maxSeatsPerUserPerShow: 10,
+      reholdCooldownSeconds: 60,
       expirySweepIntervalMs: 5000,
     },
     flash: {

@@ -142,6 +142,8 @@ export async function runCeiling(ctx: ScenarioContext, showIds: string[], users:
           poolMax,
           holdTtlSeconds: ctx.settings.server.holdTtlSeconds,
           maxPendingHoldsPerUser: ctx.settings.server.maxPendingHoldsPerUser,
+          maxSeatsPerUserPerShow: ctx.settings.server.maxSeatsPerUserPerShow,
+          reholdCooldownSeconds: ctx.settings.server.reholdCooldownSeconds,
           userIds: users.map((u) => u.id),
           showIds: showIds.filter((_, j) => j % processes === i),
           // the same total concurrency as the API run, shared out

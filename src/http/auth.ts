@@ -1,8 +1,12 @@
-/** Who is calling: reads the Bearer token; a token that is present but not valid is a 401. */
+/**
+ * Who is calling: reads the Bearer token; a token that is present but not valid (or whose
+ * sign-in has ended) is a 401. The role comes from the verifier (the database's, not the token's).
+ */
 import type { Request } from 'express';
 import { unauthenticated } from './errors.ts';
 
-export type Role = 'customer' | 'admin';
+/** `staff` (ushers) is treated like `customer` everywhere for now. */
+export type Role = 'customer' | 'staff' | 'admin';
 export interface AuthUser {
   id: string;
   role: Role;

@@ -27,6 +27,9 @@ export const malformedJson = (detail = 'The request body is not valid JSON.') =>
   new AppError(400, 'MALFORMED_JSON', 'Malformed JSON', detail, {
     errors: [{ path: '', message: detail }],
   });
+/** A request target that is not valid percent-encoded UTF-8 (`/shows/%ZZ`, `?q=%E0%A4%A`). */
+export const malformedUrl = () =>
+  new AppError(400, 'MALFORMED_URL', 'Malformed URL', 'The URL is not validly percent-encoded UTF-8.');
 export const unauthenticated = (detail = 'A valid access token is required.') =>
   new AppError(401, 'UNAUTHENTICATED', 'Unauthenticated', detail, {}, { 'WWW-Authenticate': 'Bearer' });
 export const forbidden = (detail = 'You may not do this.') => new AppError(403, 'FORBIDDEN', 'Forbidden', detail);

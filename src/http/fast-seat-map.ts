@@ -8,21 +8,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import helmet from 'helmet';
 import type { SeatMapWithTag } from '../features/shows/service.ts';
+import { securityHeaders, strictTransportSecurity } from './security-headers.ts';
 
+/** Hex digits and dashes only: a URL with `%` (malformed escapes included) never matches and gets the full stack's answer. */
 const PATH = /^\/api\/v1\/shows\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\/seats$/;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The headers helmet() sets, captured once from a stand-in response. */
-function helmetHeaders(): [string, string][] {
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+/** The headers a helmet middleware sets (the same as the full stack's), captured once from a stand-in response. */
+function helmetHeaders(middleware: Middleware): [string, string][] {
   const headers = new Map<string, string>();
   const res = {
     setHeader: (k: string, v: unknown) => headers.set(k, String(v)),
     removeHeader: (k: string) => headers.delete(k),
     getHeader: (k: string) => headers.get(k),
   };
-  helmet()({} as unknown as IncomingMessage, res as unknown as ServerResponse, () => undefined);
+  middleware({} as unknown as IncomingMessage, res as unknown as ServerResponse, () => undefined);
   return [...headers];
 }
 
@@ -41,8 +44,11 @@ export function createSeatMapFastPath(opts: {
   anyOrigin: boolean;
   exposedHeaders: string;
   record: (status: number, seconds: number) => void;
+  /** Whether the request came over https (as req.secure decides it): HSTS is sent only then. */
+  https: (req: IncomingMessage) => boolean;
 }) {
-  const fixed = helmetHeaders();
+  const fixed = helmetHeaders(securityHeaders());
+  const hsts = helmetHeaders(strictTransportSecurity());
   if (opts.anyOrigin) fixed.push(['Access-Control-Allow-Origin', '*'], ['Access-Control-Expose-Headers', opts.exposedHeaders]);
   fixed.push(['Cache-Control', 'no-cache']);
 
@@ -58,6 +64,7 @@ export function createSeatMapFastPath(opts: {
 
     const started = process.hrtime.bigint();
     for (const [k, v] of fixed) res.setHeader(k, v);
+    if (opts.https(req)) for (const [k, v] of hsts) res.setHeader(k, v);
     const incoming = req.headers['x-request-id'];
     res.setHeader('X-Request-Id', typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID());
     res.setHeader('ETag', entry.etag);

@@ -1,6 +1,7 @@
 /** Assembles the OpenAPI 3.1 document from the same route definitions that validate requests. */
 import { z } from 'zod';
 import type { RouteDoc } from './route.ts';
+import { MAX_JSON_DEPTH, MAX_JSON_VALUES } from './raw-body.ts';
 import { problemSchema } from './schemas.ts';
 
 type Json = Record<string, unknown>;
@@ -15,6 +16,8 @@ function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   if (schema instanceof z.ZodObject) return schema.shape;
   return {};
 }
+
+const BAD_URL = 'the path or query string is not validly percent-encoded UTF-8';
 
 const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
 
@@ -46,9 +49,13 @@ export function buildOpenApi(routes: RouteDoc[], info: { title: string; version:
       responses['422'] ??= { description: 'VALIDATION_FAILED: the path of each bad field is in `errors`', content: problemContent };
     }
     if (def.body !== undefined) {
-      responses['400'] ??= { description: 'MALFORMED_JSON', content: problemContent };
+      responses['400'] ??= {
+        description: `MALFORMED_JSON: not JSON, nested deeper than ${MAX_JSON_DEPTH} levels, more than ${MAX_JSON_VALUES} values, or a corrupt compressed body (Content-Encoding gzip, deflate or br); MALFORMED_URL: ${BAD_URL}`,
+        content: problemContent,
+      };
       responses['413'] ??= { description: 'PAYLOAD_TOO_LARGE', content: problemContent };
     }
+    responses['400'] ??= { description: `MALFORMED_URL: ${BAD_URL}`, content: problemContent };
     if (def.access === 'user' || def.access === 'admin') {
       responses['401'] ??= { description: 'UNAUTHENTICATED', content: problemContent };
     }

@@ -1,7 +1,8 @@
 /** The one error handler: typed errors, body-parser errors and SQLSTATEs to problem+json. */
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import { isPgError } from '../db/pool.ts';
-import { AppError, malformedJson, payloadTooLarge, serviceUnavailable, unsupportedMediaType, validationFailed } from './errors.ts';
+import { AppError, malformedJson, malformedUrl, payloadTooLarge, serviceUnavailable, unsupportedMediaType, validationFailed } from './errors.ts';
 
 const kebab = (code: string) => code.toLowerCase().replaceAll('_', '-');
 
@@ -26,6 +27,27 @@ interface BodyParserError extends Error {
   limit?: number;
 }
 
+/** The 4xx status an error carries (http-errors, body-parser, Express's router), if any. */
+function clientStatus(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const s = typeof status === 'number' ? status : statusCode;
+  return typeof s === 'number' && Number.isInteger(s) && s >= 400 && s < 500 ? s : undefined;
+}
+
+/** zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR, brotli's ERR__ERROR_…): a body that does not inflate. */
+function isDecompressionError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(Z_|ERR__|ERR_BROTLI|ERR_ZSTD)/.test(code);
+}
+
+/** Any other 4xx: its status, with the standard reason phrase as title and code. */
+function clientError(status: number): AppError {
+  const title = STATUS_CODES[status] ?? 'Bad Request';
+  const code = title.toUpperCase().replace(/[^A-Z]+/g, '_').replace(/^_|_$/g, '');
+  return new AppError(status, code, title, `${title}.`);
+}
+
 /** Connection-level failures: the database is down, restarting, or our connection was killed. */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
 /** Lock, statement or serialization trouble: safe to retry a moment later. */
@@ -45,9 +67,19 @@ export function toAppError(err: unknown, bodyLimit: string): AppError | undefine
         return unsupportedMediaType();
       case 'request.aborted':
         return malformedJson('The request body was cut short.');
+      case 'entity.too.complex':
+        return malformedJson(bp.message);
       default:
         if (typeof bp.status === 'number' && bp.status >= 400 && bp.status < 500) return malformedJson(bp.message);
     }
+  }
+  const status = clientStatus(err);
+  if (status !== undefined) {
+    // Express's router cannot decode a path parameter (`/shows/%ZZ`): a URIError with status 400.
+    if (err instanceof URIError) return malformedUrl();
+    // body-parser passes a Content-Encoding body that does not inflate on with status 400 and no type.
+    if (isDecompressionError(err)) return malformedJson('The compressed request body is corrupt or cut short.');
+    return clientError(status);
   }
   if (isPgError(err)) {
     const code = err.code ?? '';

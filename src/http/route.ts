@@ -58,31 +58,67 @@ export interface RouteDoc {
   def: RouteDef<z.ZodType, z.ZodType, z.ZodType>;
 }
 
-export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): FieldError[] {
+/** A problem lists at most this many field errors: a body with 10,000 unknown keys must not answer 500 KB. */
+export const MAX_FIELD_ERRORS = 50;
+
+export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = [], max = Infinity): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of issues) {
     const base = [...prefix, ...issue.path].map(String);
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: [...base, key].join('.'), message: 'Unknown field.' });
+      for (const key of issue.keys) {
+        if (out.length >= max) return out;
+        out.push({ path: [...base, key].join('.'), message: 'Unknown field.' });
+      }
     } else {
+      if (out.length >= max) return out;
       out.push({ path: base.join('.'), message: issue.message });
     }
   }
   return out;
 }
 
-/** PostgreSQL text cannot hold NUL: such input is refused here, with its path, not at the database. */
-function findNul(value: unknown, path: string[]): string[] | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) {
-      const found = findNul(v, [...path, String(i)]);
-      if (found) return found;
-    }
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [k, v] of Object.entries(value)) {
-      const found = findNul(k, [...path, k]) ?? findNul(v, [...path, k]);
-      if (found) return found;
+/** An array or object on the walk and how it was reached: the path is built from these only on a find. */
+interface Visit {
+  value: object;
+  key: string;
+  up: Visit | undefined;
+}
+
+const hasNul = (v: unknown) => typeof v === 'string' && v.includes('\u0000');
+const isContainer = (v: unknown): v is object => typeof v === 'object' && v !== null;
+
+/**
+ * PostgreSQL text cannot hold NUL: such input is refused here, with its path, not at the
+ * database. An explicit stack instead of recursion (no depth can overflow it or stall the
+ * event loop; bodies are also refused past MAX_JSON_DEPTH before parsing), one allocation
+ * per array or object only, and the path is built only for the value that holds a NUL.
+ */
+export function findNul(root: unknown, prefix: readonly string[]): string[] | undefined {
+  if (hasNul(root)) return [...prefix];
+  if (!isContainer(root)) return undefined;
+  /** The root's own key is no part of any path. */
+  const pathOf = (parent: Visit, key: string): string[] => {
+    const keys = [key];
+    for (let at = parent; at.up !== undefined; at = at.up) keys.push(at.key);
+    return [...prefix, ...keys.reverse()];
+  };
+  const stack: Visit[] = [{ value: root, key: '', up: undefined }];
+  for (let at = stack.pop(); at !== undefined; at = stack.pop()) {
+    if (Array.isArray(at.value)) {
+      const items = at.value as unknown[];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (hasNul(item)) return pathOf(at, String(i));
+        if (isContainer(item)) stack.push({ value: item, key: String(i), up: at });
+      }
+    } else {
+      const record = at.value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        const item = record[key];
+        if (hasNul(key) || hasNul(item)) return pathOf(at, key);
+        if (isContainer(item)) stack.push({ value: item, key, up: at });
+      }
     }
   }
   return undefined;
@@ -98,7 +134,10 @@ function parseOrThrow<T extends z.ZodType>(schema: T | undefined, value: unknown
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   if (where === 'params') throw notFound();
-  const errors = zodIssuesToFieldErrors(result.error.issues, where === 'body' ? [] : [where]);
+  const errors = zodIssuesToFieldErrors(result.error.issues, where === 'body' ? [] : [where], MAX_FIELD_ERRORS + 1);
+  if (errors.length > MAX_FIELD_ERRORS) {
+    throw validationFailed(errors.slice(0, MAX_FIELD_ERRORS), `The request is not valid; the first ${MAX_FIELD_ERRORS} problems are listed.`);
+  }
   throw validationFailed(errors);
 }
 

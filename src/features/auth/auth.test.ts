@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { signUp, startTestApp, type TestApp, type Problem } from '../../../test/helpers.ts';
@@ -164,7 +165,7 @@ describe('access tokens', () => {
 
   it('/me: expired token → 401', async () => {
     const u = await signUp(t);
-    const expired = await new SignJWT({ role: 'customer' })
+    const expired = await new SignJWT({ role: 'customer', ver: 0, sid: randomUUID() })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(u.id)
       .setIssuer('marquee')
@@ -175,11 +176,12 @@ describe('access tokens', () => {
     const res = await t.request<Problem>('GET', '/api/v1/me', { token: expired });
     assert.equal(res.status, 401);
     // The same claims, not expired, pass: the 401 above is about expiry alone.
-    const fresh = await new SignJWT({ role: 'customer' })
+    const fresh = await new SignJWT({ role: 'customer', ver: 0, sid: randomUUID() })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(u.id)
       .setIssuer('marquee')
       .setAudience('marquee-api')
+      .setIssuedAt()
       .setExpirationTime('5m')
       .sign(new TextEncoder().encode(SECRET));
     assert.equal((await t.request('GET', '/api/v1/me', { token: fresh })).status, 200);

@@ -19,11 +19,17 @@ export const registerBody = z.strictObject({
 export const loginBody = z.strictObject({ email, password: z.string().min(1).max(256) });
 export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 
+/** `staff` (ushers) is treated like `customer` everywhere for now. */
+export const role = z.enum(['customer', 'staff', 'admin']);
+
+/** PATCH /users/:id: the one field an admin may set. */
+export const userPatchBody = z.strictObject({ role });
+
 export const userSchema = z.object({
   id: z.uuid(),
   email: z.string(),
   name: z.string(),
-  role: z.enum(['customer', 'admin']),
+  role,
   createdAt: z.iso.datetime(),
 });
 export type UserDto = z.infer<typeof userSchema>;

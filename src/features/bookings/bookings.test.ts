@@ -404,18 +404,27 @@ describe('edges found in review', () => {
 });
 
 describe('a slow payment provider', () => {
-  it('confirm: the provider does not answer within PAYMENT_TIMEOUT_MS → 503 with Retry-After, the hold stays, a retry charges once', async () => {
-    let calls = 0;
-    let slow = true;
-    const charged = new Map<string, string>();
+  it('confirm: the provider does not answer within PAYMENT_TIMEOUT_MS → 503 with Retry-After, nothing recorded, the hold stays; a retry → one payment row under the same key', async () => {
+    // The first charge hangs until the test lets it go, as a provider may answer after the
+    // caller gave up. Charges are idempotent per key (the booking id), as a real provider's are.
+    const calls: { bookingId: string; amount: number }[] = [];
+    let letGo: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    let abandoned: Promise<unknown> = Promise.resolve();
+    const references = new Map<string, string>();
     const provider = {
       name: 'slow',
-      async charge({ bookingId }: { bookingId: string }) {
-        calls++;
-        if (slow) await new Promise((r) => setTimeout(r, 2000));
-        const ref = charged.get(bookingId) ?? `ref_${bookingId}`;
-        charged.set(bookingId, ref); // idempotent per booking, as a real provider is per key
-        return { ok: true as const, reference: ref };
+      charge({ bookingId, amount }: { bookingId: string; amount: number }) {
+        calls.push({ bookingId, amount });
+        const first = calls.length === 1;
+        const answer = (async () => {
+          if (first) await gate;
+          const reference = references.get(bookingId) ?? `ref_${calls.length}_${bookingId}`;
+          references.set(bookingId, reference);
+          return { ok: true as const, reference };
+        })();
+        if (first) abandoned = answer;
+        return answer;
       },
       refund: () => Promise.resolve({ ok: true }),
     };
@@ -425,21 +434,42 @@ describe('a slow payment provider', () => {
       const [u] = (await makeUsers(s, 1)) as [SignedIn];
       const show = await makeShow(s, a);
       const map = await seatMap(s, show.id);
-      const b = await s.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [map[0]?.id] } });
+      const b = await s.request<Booking>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [map[0]?.id] } });
+      const payments = () =>
+        s.sql<{ status: string; amount: number; provider_ref: string | null }>(`SELECT status, amount, provider_ref FROM payments WHERE booking_id = $1`, [b.body.id]);
+      const bookingStatus = async () => (await s.sql<{ status: string }>(`SELECT status FROM bookings WHERE id = $1`, [b.body.id]))[0]?.status;
+
       const started = Date.now();
       const res = await s.request<Problem>('POST', `/api/v1/bookings/${b.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } });
       assert.equal(res.status, 503);
       assert.ok(Date.now() - started < 1500);
       assert.ok(res.headers.get('retry-after'));
-      const [row] = await s.sql<{ status: string }>(`SELECT status FROM bookings WHERE id = $1`, [b.body.id]);
-      assert.equal(row?.status, 'pending');
-      slow = false;
+      assert.equal(await bookingStatus(), 'pending');
+      assert.deepEqual(await payments(), [], 'a charge that did not answer is not recorded');
+      assert.equal((await seatMap(s, show.id))[0]?.status, 'held');
+
+      // The retry while the first charge is still out: the same key, one payment row.
       const retry = await s.request<Booking>('POST', `/api/v1/bookings/${b.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } });
-      assert.equal(retry.status, 200);
-      assert.equal(calls, 2);
-      assert.equal(charged.size, 1, 'the provider saw one charge key');
-      assert.equal((await s.sql(`SELECT 1 FROM payments WHERE booking_id = $1 AND status = 'succeeded'`, [b.body.id])).length, 1);
+      assert.equal(retry.status, 200, retry.text);
+      assert.equal(retry.body.status, 'confirmed');
+      assert.deepEqual(calls, [
+        { bookingId: b.body.id, amount: b.body.total },
+        { bookingId: b.body.id, amount: b.body.total },
+      ], 'both charges carry the booking id as the idempotency key');
+      const reference = references.get(b.body.id);
+      assert.deepEqual(await payments(), [{ status: 'succeeded', amount: b.body.total, provider_ref: reference }]);
+      assert.equal(await bookingStatus(), 'confirmed');
+      assert.equal(retry.body.payment?.status, 'succeeded');
+
+      // The abandoned charge answers at last: the server records nothing more.
+      letGo();
+      await abandoned;
+      const again = await s.request<Booking>('GET', `/api/v1/bookings/${b.body.id}`, { token: u.token });
+      assert.deepEqual(again.body, retry.body);
+      assert.deepEqual(await payments(), [{ status: 'succeeded', amount: b.body.total, provider_ref: reference }]);
+      assert.equal(calls.length, 2);
     } finally {
+      letGo();
       await s.close();
     }
   });

@@ -5,6 +5,22 @@ export const seatsUnavailable = (unavailableSeatIds: string[]) =>
 export const showNotBookable = (why: string) => conflict('SHOW_NOT_BOOKABLE', 'Show not bookable', why);
 export const holdLimitReached = (max: number) =>
   conflict('HOLD_LIMIT_REACHED', 'Hold limit reached', `You already hold ${max} pending bookings; confirm or cancel one first.`);
+export const seatLimitReached = (max: number, userSeats: number) =>
+  conflict(
+    'SEAT_LIMIT_REACHED',
+    'Seat limit reached',
+    `One customer may hold or buy at most ${max} seats of a show; you already hold or have bought ${userSeats} here.`,
+    { maxSeatsPerShow: max, seatsHeldOrBought: userSeats },
+  );
+export const reholdCooldown = (retryAfterSeconds: number, seatIds: string[]) =>
+  new AppError(
+    409,
+    'REHOLD_COOLDOWN',
+    'Re-hold cool-down',
+    `You released some of these seats moments ago; you can hold them again in ${retryAfterSeconds} seconds (anyone else can hold them now).`,
+    { cooldownSeatIds: seatIds },
+    { 'Retry-After': String(retryAfterSeconds) },
+  );
 export const bookingExpired = () => conflict('BOOKING_EXPIRED', 'Booking expired', 'The hold on these seats has expired.');
 export const bookingCancelled = () => conflict('BOOKING_CANCELLED', 'Booking cancelled', 'This booking was cancelled.');
 export const bookingNotCancellable = (why: string) => conflict('BOOKING_NOT_CANCELLABLE', 'Booking not cancellable', why);

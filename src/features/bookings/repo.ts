@@ -15,23 +15,43 @@ export type HoldOutcome =
   | 'show_cancelled'
   | 'show_started'
   | 'not_of_show'
-  | 'unavailable';
+  | 'unavailable'
+  | 'seat_limit'
+  | 'rehold_cooldown';
 
 export interface HoldResult {
   outcome: HoldOutcome;
   booking_id: string | null;
+  /** not_of_show, unavailable, rehold_cooldown: the seats concerned. */
   seat_ids: string[] | null;
+  /** rehold_cooldown: seconds until every requested seat is out of the cool-down. */
+  retry_after: number | null;
+  /** seat_limit: seats the user already holds or has bought in the show. */
+  user_seats: number | null;
 }
 
-/** The whole hold transaction in one round trip: the hold_seats function (migration 004). */
+/**
+ * The whole hold transaction in one round trip: the hold_seats function (migrations 004,
+ * 006). maxSeatsPerShow and cooldownSeconds: 0 turns the check off.
+ */
 export async function holdSeats(
   db: Queryable,
-  h: { userId: string; showId: string; seatIds: string[]; ttlSeconds: number; maxHolds: number; idempotencyKey: string | null; requestHash: string },
+  h: {
+    userId: string;
+    showId: string;
+    seatIds: string[];
+    ttlSeconds: number;
+    maxHolds: number;
+    maxSeatsPerShow: number;
+    cooldownSeconds: number;
+    idempotencyKey: string | null;
+    requestHash: string;
+  },
 ): Promise<HoldResult> {
   const { rows } = await db.query<HoldResult>({
     name: 'hold_seats',
-    text: `SELECT outcome, booking_id, seat_ids FROM hold_seats($1, $2, $3::uuid[], $4, $5, $6, $7)`,
-    values: [h.userId, h.showId, h.seatIds, h.ttlSeconds, h.maxHolds, h.idempotencyKey, h.requestHash],
+    text: `SELECT outcome, booking_id, seat_ids, retry_after, user_seats FROM hold_seats($1, $2, $3::uuid[], $4, $5, $6, $7, $8, $9)`,
+    values: [h.userId, h.showId, h.seatIds, h.ttlSeconds, h.maxHolds, h.maxSeatsPerShow, h.cooldownSeconds, h.idempotencyKey, h.requestHash],
   });
   return rows[0] as HoldResult;
 }

@@ -25,14 +25,22 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       summary: 'Hold seats of a show (a pending booking until expiresAt)',
       description:
         'Locks the seats, checks each is free (a lapsed hold counts as free) and holds them for HOLD_TTL_SECONDS. ' +
-        'The same Idempotency-Key with the same body answers the first booking again.',
+        'The same Idempotency-Key with the same body answers the first booking again. ' +
+        'Anti-hoarding: the seats one user holds or has bought in a show, plus these, may not exceed MAX_SEATS_PER_USER_PER_SHOW ' +
+        '(409 SEAT_LIMIT_REACHED); seats the same user cancelled while pending or let lapse cannot be held by that user again for ' +
+        'REHOLD_COOLDOWN_SECONDS after the release (409 REHOLD_COOLDOWN, Retry-After: the seconds left; anyone else may hold them at once). ' +
+        '0 turns either off.',
       access: 'user',
       body: holdBody,
       headers: { 'Idempotency-Key': { description: 'Makes retries safe: same key and body → the same booking, nothing new held' } },
       responses: {
         201: { description: 'Held', schema: bookingSchema },
         404: problem('NOT_FOUND: no such show'),
-        409: problem('SEATS_UNAVAILABLE (with unavailableSeatIds), SHOW_NOT_BOOKABLE or HOLD_LIMIT_REACHED'),
+        409: problem(
+          'SEATS_UNAVAILABLE (with unavailableSeatIds), SHOW_NOT_BOOKABLE, HOLD_LIMIT_REACHED, ' +
+            'SEAT_LIMIT_REACHED (past MAX_SEATS_PER_USER_PER_SHOW; with maxSeatsPerShow and seatsHeldOrBought) or ' +
+            'REHOLD_COOLDOWN (seats you released less than REHOLD_COOLDOWN_SECONDS ago; with cooldownSeatIds and a Retry-After header)',
+        ),
         422: problem('VALIDATION_FAILED (seats not of the show) or IDEMPOTENCY_KEY_REUSED'),
       },
     },

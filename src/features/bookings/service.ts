@@ -22,6 +22,8 @@ import {
   holdLimitReached,
   idempotencyKeyReused,
   paymentDeclined,
+  reholdCooldown,
+  seatLimitReached,
   seatsUnavailable,
   showNotBookable,
 } from './errors.ts';
@@ -54,6 +56,10 @@ export interface BookingDeps {
   shows: ShowService;
   holdTtlSeconds: number;
   maxPendingHoldsPerUser: number;
+  /** Seats one user may hold or have bought in one show (MAX_SEATS_PER_USER_PER_SHOW); 0: no cap. */
+  maxSeatsPerUserPerShow: number;
+  /** Seconds before a user may hold seats they cancelled or let lapse again (REHOLD_COOLDOWN_SECONDS); 0: none. */
+  reholdCooldownSeconds: number;
   paymentTimeoutMs?: number;
   metrics?: Metrics;
   logger?: Logger;
@@ -170,7 +176,8 @@ export function createBookingService(deps: BookingDeps) {
      * Holds seats: one transaction that takes the user's advisory lock, locks the seats in
      * id order, frees lapsed holds on them, and claims them until now + HOLD_TTL_SECONDS.
      * @throws NOT_FOUND (show), VALIDATION_FAILED (seats not of the show), SHOW_NOT_BOOKABLE,
-     * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (no seat is claimed; lapsed holds found on the way are still ended), IDEMPOTENCY_KEY_REUSED.
+     * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (no seat is claimed; lapsed holds found on the way are still ended), IDEMPOTENCY_KEY_REUSED,
+     * SEAT_LIMIT_REACHED (MAX_SEATS_PER_USER_PER_SHOW), REHOLD_COOLDOWN (REHOLD_COOLDOWN_SECONDS, with Retry-After).
      */
     async hold(user: AuthUser, body: HoldBody, idempotencyKey?: string): Promise<{ booking: BookingDto; replayed: boolean }> {
       const seatIds = [...new Set(body.seatIds.map((s) => s.toLowerCase()))].sort();
@@ -187,6 +194,8 @@ export function createBookingService(deps: BookingDeps) {
           seatIds,
           ttlSeconds: deps.holdTtlSeconds,
           maxHolds: deps.maxPendingHoldsPerUser,
+          maxSeatsPerShow: deps.maxSeatsPerUserPerShow,
+          cooldownSeconds: deps.reholdCooldownSeconds,
           idempotencyKey: idempotencyKey ?? null,
           requestHash: requestHash(body),
         });
@@ -228,6 +237,12 @@ export function createBookingService(deps: BookingDeps) {
         case 'unavailable':
           count('unavailable');
           throw seatsUnavailable([...(result.seat_ids ?? [])].sort());
+        case 'seat_limit':
+          count('seat_limit');
+          throw seatLimitReached(deps.maxSeatsPerUserPerShow, result.user_seats ?? 0);
+        case 'rehold_cooldown':
+          count('rehold_cooldown');
+          throw reholdCooldown(Math.max(1, result.retry_after ?? deps.reholdCooldownSeconds), [...(result.seat_ids ?? [])].sort());
       }
     },
 

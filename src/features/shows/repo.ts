@@ -1,6 +1,8 @@
 /**
- * SQL for shows and their seats. Availability follows the rule of the live_seat_claims view
- * (kept for operators and audits): a claim counts while confirmed, or pending and unexpired.
+ * SQL for shows and their seats. Availability follows one rule, written out in each query
+ * that needs it (the seat map, available_seats): a claim counts while confirmed, or pending
+ * and unexpired. (The live_seat_claims view that once also stated it was dropped, unused,
+ * in migration 007.)
  */
 import type { Queryable } from '../../db/pool.ts';
 
@@ -143,8 +145,8 @@ export interface SeatMapRow {
 /** The seat map in one query: every seat of the show with its live status. */
 export async function seatMap(db: Queryable, showId: string): Promise<SeatMapRow[]> {
   const { rows } = await db.query<SeatMapRow>(
-    // The same rule as the live_seat_claims view, filtered by show first so that only this
-    // show's claims are read (through booking_seats_show_active_idx).
+    // The availability rule (see the top of this file), filtered by show first so that only
+    // this show's claims are read (through booking_seats_show_active_idx).
     `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status,
             c.hold_expires_at, now() AS db_now
        FROM show_seats ss

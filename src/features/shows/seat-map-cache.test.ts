@@ -2,7 +2,19 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import { makeShow, seatMap } from '../../../test/builders.ts';
-import { countQueries, httpRequest, makeUsers, signUpAdmin, spawnServer, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import {
+  countQueries,
+  httpRequest,
+  makeUsers,
+  seatIs,
+  signUpAdmin,
+  spawnServer,
+  startTestApp,
+  waitUntil,
+  watchSeatEvents,
+  type SignedIn,
+  type TestApp,
+} from '../../../test/helpers.ts';
 
 let t: TestApp;
 let admin: SignedIn;
@@ -34,15 +46,15 @@ it('seat-map cache: a booking made through another server process invalidates th
   other = await spawnServer(t.databaseUrl);
   const show = await makeShow(t, admin);
   const before = await seatMap(t, show.id); // cached here
+  assert.equal((await countQueries(t, () => seatMap(t, show.id))).queries, 0, 'cached');
+  const seat = before[5]?.id ?? '';
+  const events = await watchSeatEvents(t, show.id);
   const u = users[1] as SignedIn;
-  const res = await httpRequest(other.url, 'POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [before[5]?.id] } });
+  const res = await httpRequest(other.url, 'POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [seat] } });
   assert.equal(res.status, 201);
-  let status = 'available';
-  for (let i = 0; i < 50 && status !== 'held'; i++) {
-    status = (await seatMap(t, show.id))[5]?.status ?? '';
-    if (status !== 'held') await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(status, 'held');
+  await events.waitFor(seatIs(seat, 'held')); // the other process's write, announced to this one
+  events.close();
+  assert.equal((await seatMap(t, show.id))[5]?.status, 'held', 'the first read after the announcement is fresh');
 });
 
 it('seat-map cache: a hold that lapses reads available at its expiry, with no sweep and no write', async () => {
@@ -50,12 +62,27 @@ it('seat-map cache: a hold that lapses reads available at its expiry, with no sw
   const seats = await seatMap(t, show.id);
   const u = users[2] as SignedIn;
   const res = await t.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [seats[2]?.id] } });
+  const events = await watchSeatEvents(t, show.id);
   // Shorten the hold to ~700 ms from now (no trigger fires: only bookings changes).
-  await t.sql(`UPDATE bookings SET expires_at = now() + interval '700 milliseconds' WHERE id = $1`, [res.body.id]);
+  const [row] = await t.sql<{ expires_ms: number }>(
+    `UPDATE bookings SET expires_at = now() + interval '700 milliseconds' WHERE id = $1 RETURNING extract(epoch FROM expires_at) * 1000 AS expires_ms`,
+    [res.body.id],
+  );
+  const expiresAt = Number(row?.expires_ms);
   t.app.services.shows.invalidateSeatMap(show.id);
   assert.equal((await seatMap(t, show.id))[2]?.status, 'held'); // cached until the lapse
-  await new Promise((r) => setTimeout(r, 900));
-  assert.equal((await seatMap(t, show.id))[2]?.status, 'available');
+  // Read it (from the cache) until it turns available: that happens at the lapse, not at the
+  // cache's 30 s maximum age, and never before the lapse.
+  const flippedAt = await waitUntil(async () => ((await seatMap(t, show.id))[2]?.status === 'available' ? Date.now() : undefined), 'the seat to read available', 5000);
+  assert.ok(flippedAt >= expiresAt, `available ${expiresAt - flippedAt} ms before the lapse`);
+  assert.ok(flippedAt - expiresAt < 1000, `available only ${flippedAt - expiresAt} ms after the lapse`);
+  // No write announced it: the first seat event is a later hold's (events keep commit order).
+  const marker = seats[9]?.id ?? '';
+  assert.equal((await t.request('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [marker] } })).status, 201);
+  await events.waitFor(seatIs(marker, 'held'));
+  events.close();
+  assert.deepEqual(events.events.map((e) => e.seats), [[{ id: marker, status: 'held' }]]);
+  assert.equal((await t.sql(`SELECT status FROM bookings WHERE id = $1`, [res.body.id]))[0]?.['status'], 'pending', 'no sweep ran');
 });
 
 it('fast path: a cached seat map is answered with the same status, headers and bytes as the full stack, and counted in /metrics', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { makeShow, seatMap } from '../../../test/builders.ts';
-import { makeUsers, signUpAdmin, spawnServer, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
+import { makeUsers, signUpAdmin, spawnServer, startTestApp, waitUntil, type SignedIn, type TestApp } from '../../../test/helpers.ts';
 import { openStream, type SseEvent } from '../../../test/sse.ts';
 
 let t: TestApp;
@@ -43,8 +43,11 @@ describe('seat stream', () => {
       await stream.waitFor(hasSeat(seat, 'booked'));
       await t.request('POST', `/api/v1/bookings/${hold.body.id}/cancel`, { token: u.token });
       await stream.waitFor(hasSeat(seat, 'available'));
-      await new Promise((r) => setTimeout(r, 500));
-      assert.ok(stream.comments >= 1, 'heartbeat comments arrive while idle');
+      // Idle now: heartbeats (every 200 ms here) arrive, and the stream still carries events after them.
+      await stream.waitForComments(stream.comments + 2, 5000);
+      const later = seats[4]?.id ?? '';
+      assert.equal((await t.request('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [later] } })).status, 201);
+      await stream.waitFor(hasSeat(later, 'held'));
     } finally {
       stream.close();
     }
@@ -61,8 +64,13 @@ describe('seat stream', () => {
       await stream.waitFor((e) => e.event === 'snapshot');
       const failed = await t.request('POST', '/api/v1/bookings', { token: b.token, body: { showId: show.id, seatIds: [seats[1]?.id, seats[0]?.id] } });
       assert.equal(failed.status, 409);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(stream.events.filter((e) => e.event === 'message').length, 0);
+      // Events of one channel arrive in commit order: once the event of a later hold is here,
+      // anything the failed hold had sent would be here too.
+      const marker = seats[5]?.id ?? '';
+      assert.equal((await t.request('POST', '/api/v1/bookings', { token: b.token, body: { showId: show.id, seatIds: [marker] } })).status, 201);
+      await stream.waitFor(hasSeat(marker, 'held'));
+      const messages = stream.events.filter((e) => e.event === 'message').map((e) => (JSON.parse(e.data) as SeatsData).seats);
+      assert.deepEqual(messages, [[{ id: marker, status: 'held' }]], 'only the later hold was announced');
     } finally {
       stream.close();
     }
@@ -75,8 +83,7 @@ describe('seat stream', () => {
     await Promise.all(streams.map((s) => s.waitFor((e) => e.event === 'snapshot')));
     assert.equal(t.app.services.hub.subscriberCount(), before + 3);
     for (const s of streams) s.close();
-    for (let i = 0; i < 50 && t.app.services.hub.subscriberCount() > before; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(t.app.services.hub.subscriberCount(), before);
+    await waitUntil(() => t.app.services.hub.subscriberCount() === before, 'the closed streams to unsubscribe');
     const missing = await t.request<{ code: string }>('GET', '/api/v1/shows/00000000-0000-4000-8000-000000000000/seats/stream');
     assert.equal(missing.status, 404);
     assert.equal(missing.body.code, 'NOT_FOUND');

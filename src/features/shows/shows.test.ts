@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { futureStart, makeMovie, makeScreen, makeShow, makeTheatre, seatMap, type Show } from '../../../test/builders.ts';
-import { countQueries, signUp, signUpAdmin, startTestApp, type SignedIn, type TestApp, type Page } from '../../../test/helpers.ts';
+import { countQueries, seatIs, signUp, signUpAdmin, startTestApp, watchSeatEvents, type SignedIn, type TestApp, type Page } from '../../../test/helpers.ts';
 
 interface ShowBody extends Show {
   endsAt: string;
@@ -25,8 +25,6 @@ after(async () => {
 });
 
 const hour = 3600_000;
-/** Rows planted with plain SQL reach the seat-map cache through a trigger's NOTIFY: give it a moment. */
-const settle = () => new Promise((r) => setTimeout(r, 100));
 
 describe('creating shows', () => {
   it('create: → 201 with its own seats, one per layout seat, priced by category', async () => {
@@ -215,7 +213,9 @@ describe('seat map', () => {
     assert.deepEqual(Object.keys(seats[0] ?? {}).sort(), ['category', 'id', 'number', 'price', 'row', 'status']);
     assert.deepEqual(seats.slice(0, 2).map((s) => `${s.row}${s.number}`), ['A1', 'A2']);
 
-    // Plant bookings straight in the database: a live hold, a lapsed hold and a sale.
+    // Plant bookings straight in the database: a live hold, a lapsed hold and a sale. They
+    // reach the seat-map cache through the trigger's NOTIFY: wait for the last one to arrive.
+    const events = await watchSeatEvents(t, show.id);
     const [held, lapsed, sold] = [seats[0], seats[1], seats[2]].map((s) => s?.id ?? '') as [string, string, string];
     const plant = async (status: string, seatId: string, expires: string) => {
       const [b] = await t.sql<{ id: string }>(
@@ -228,7 +228,8 @@ describe('seat map', () => {
     await plant('pending', held, '10 minutes');
     await plant('pending', lapsed, '-1 second');
     await plant('confirmed', sold, '-1 hour');
-    await settle(); // a trigger announces the change to the seat-map cache
+    await events.waitFor(seatIs(sold, 'booked'));
+    events.close();
     const after = await seatMap(t, show.id);
     const status = Object.fromEntries(after.map((s) => [s.id, s.status]));
     assert.equal(status[held], 'held');
@@ -248,13 +249,15 @@ describe('seat map', () => {
     assert.equal(again.text, '');
     const listed = await t.request('GET', `/api/v1/shows/${show.id}/seats`, { headers: { 'if-none-match': `"other", ${etag}` } });
     assert.equal(listed.status, 304);
+    const events = await watchSeatEvents(t, show.id);
     await t.sql(
       `WITH b AS (INSERT INTO bookings (user_id, show_id, total, currency, expires_at) VALUES ($1, $2, 1, 'USD', now() + interval '5 minutes') RETURNING id)
        INSERT INTO booking_seats (booking_id, booking_status, show_id, show_seat_id, price)
        SELECT b.id, 'pending', $2, (SELECT id FROM show_seats WHERE show_id = $2 LIMIT 1), 1 FROM b`,
       [customer.id, show.id],
     );
-    await settle();
+    await events.waitFor((e) => e.seats.some((s) => s.status === 'held'));
+    events.close();
     const changed = await t.request('GET', `/api/v1/shows/${show.id}/seats`, { headers: { 'if-none-match': etag } });
     assert.equal(changed.status, 200);
     assert.notEqual(changed.headers.get('etag'), etag);

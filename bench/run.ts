@@ -16,11 +16,12 @@ import { PhaseMonitor } from './lib/monitor.ts';
 import { freePort, startServer, type ServerHandle } from './lib/procs.ts';
 import { machineInfo, Report, sourceVersion, writeResult, type SourceVersion } from './lib/report.ts';
 import { AdminApi, makeUsers, seedCatalogue, type BenchUser, type Catalogue, type ShowPlan } from './lib/seed.ts';
-import { loadSettings, usage, type BenchSettings, type ScenarioName } from './lib/settings.ts';
+import { loadSettings, usage, YARDSTICK, type BenchSettings, type ScenarioName } from './lib/settings.ts';
 import { fetchSeatMap, prepareBrowseShow, reportBrowse, runBare, runBrowse, type ReadRun } from './scenarios/browse.ts';
 import type { ScenarioContext } from './scenarios/context.ts';
 import { reportFlash, runFlash, type FlashRun } from './scenarios/flash.ts';
 import { reportSteady, runCeiling, runSteady, type HoldRun } from './scenarios/steady.ts';
+import { reportCompare, reportPay200, reportWorkers, runCompare, runPay200, runWorkers, type CompareRun, type SaleRun, type YardstickContext } from './scenarios/yardstick.ts';
 
 const started = performance.now();
 const clock = () => `${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s`;
@@ -152,7 +153,8 @@ async function main(): Promise<number> {
   const databases: string[] = [];
 
   const results: ConfigResults[] = [];
-  for (const workers of settings.workersList) {
+  const ownScenarios = settings.scenarios.some((s) => !YARDSTICK.includes(s));
+  for (const workers of ownScenarios ? settings.workersList : []) {
     const config = `${workers} worker${workers > 1 ? 's' : ''}`;
     const res: ConfigResults = { config, workers, flash: [], browse: [], browseNotes: [], bare: undefined, steady: undefined, ceiling: undefined, errors: [], source: sourceVersion() };
     results.push(res);
@@ -269,8 +271,34 @@ async function main(): Promise<number> {
     }
   }
 
+  // ---- the shared yardstick (../shared/perf): its own servers and databases ---------------
+  const yardstick: { compare?: CompareRun; pay200?: SaleRun; workers?: SaleRun[]; errors: { scenario: string; message: string }[] } = { errors: [] };
+  const yctx: YardstickContext = {
+    adminUrl: pgServer.adminUrl,
+    createDatabase: (name) => pgServer.createDatabase(name, log),
+    quick: settings.quick,
+    log,
+    poolMax: settings.server.dbPoolMax,
+  };
+  const ytry = async (scenario: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log(`${scenario}: FAILED: ${message}`);
+      yardstick.errors.push({ scenario, message });
+    }
+  };
+  if (want.has('compare')) await ytry('compare', async () => void (yardstick.compare = await runCompare(yctx, stamp)));
+  if (want.has('pay200')) await ytry('pay200', async () => void (yardstick.pay200 = await runPay200(yctx)));
+  if (want.has('workers')) await ytry('workers', async () => void (yardstick.workers = await runWorkers(yctx)));
+
   // ---- the table --------------------------------------------------------------------------
   const report = new Report();
+  if (yardstick.compare !== undefined) reportCompare(report, yardstick.compare);
+  if (yardstick.pay200 !== undefined) reportPay200(report, yardstick.pay200, settings.server.dbPoolMax);
+  if (yardstick.workers !== undefined) reportWorkers(report, yardstick.workers);
+  for (const e of yardstick.errors) report.add({ scenario: e.scenario, config: '', metric: 'error', value: e.message.split('\n')[0] ?? '', target: 'no error', pass: false });
   for (const r of results) for (const run of r.flash) reportFlash(report, run);
   for (const r of results) if (r.browse.length > 0 || r.bare !== undefined) reportBrowse(report, r.browse, r.bare, r.browseNotes);
   for (const r of results) if (r.steady !== undefined || r.ceiling !== undefined) reportSteady(report, r.steady, r.ceiling);
@@ -299,7 +327,13 @@ async function main(): Promise<number> {
   };
   const files: string[] = [];
   const scenarioRows = (prefix: string) => report.rows.filter((r) => r.scenario === prefix || r.scenario.startsWith(`${prefix}/`));
+  const yardstickData = { compare: yardstick.compare, pay200: yardstick.pay200, workers: yardstick.workers } as const;
   for (const scenario of settings.scenarios) {
+    if (YARDSTICK.includes(scenario)) {
+      const key = scenario as keyof typeof yardstickData;
+      files.push(writeResult(stamp, scenario, { scenario, ...header, results: yardstickData[key] ?? null, table: scenarioRows(scenario), errors: yardstick.errors.filter((e) => e.scenario === scenario) }));
+      continue;
+    }
     const per = results.map((r) => {
       switch (scenario) {
         case 'flash':
@@ -312,6 +346,10 @@ async function main(): Promise<number> {
           return { config: r.config, workers: r.workers, source: r.source, run: r.steady ?? null, ceilingHoldsPerSec: r.ceiling?.holdsPerSec ?? null };
         case 'ceiling':
           return { config: r.config, workers: r.workers, source: r.source, run: r.ceiling ?? null };
+        case 'compare':
+        case 'pay200':
+        case 'workers':
+          return null; // written above, once per run
       }
     });
     const errors = results.flatMap((r) => r.errors.filter((e) => e.scenario.startsWith(scenario)).map((e) => ({ config: r.config, ...e })));

@@ -2,12 +2,10 @@
  * createApp(deps): middleware, feature routers, 404 and the one error handler. No
  * listening, no process concerns: main.ts and the tests both build on this.
  */
-import { randomUUID } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import type { Config } from './config.ts';
 import type { Db } from './db/pool.ts';
@@ -24,15 +22,18 @@ import { createTheatreService } from './features/theatres/service.ts';
 import { bookingRoutes } from './features/bookings/routes.ts';
 import { createBookingService } from './features/bookings/service.ts';
 import { createSimulatedProvider, type PaymentProvider } from './features/payments/provider.ts';
+import { createPaymentService } from './features/payments/service.ts';
 import { webhookRoutes } from './features/payments/webhook.ts';
 import { createSeatEventHub } from './features/shows/seat-events.ts';
 import { createAuthenticate } from './http/auth.ts';
 import { keepRawBody } from './http/raw-body.ts';
-import { AppError, serviceUnavailable } from './http/errors.ts';
-import { createSeatMapFastPath } from './http/fast-seat-map.ts';
-import { isHttps, securityHeaders, strictTransportSecurity } from './http/security-headers.ts';
+import { serviceUnavailable } from './domain/errors.ts';
+import { AppError } from './http/errors.ts';
+import { corsOptions, createFront } from './http/front.ts';
+import { installLeanJson } from './http/json-response.ts';
+import { installRequestLogger } from './http/request-log.ts';
+import { headersSetBy, securityHeaders, strictTransportSecurity } from './http/security-headers.ts';
 import { createMetrics } from './http/metrics.ts';
-import { rejectMalformedUrl } from './http/request-url.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import type { RouteContext, RouteDoc } from './http/route.ts';
@@ -45,8 +46,6 @@ export interface AppDeps {
   payments?: PaymentProvider;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 export function createApp(deps: AppDeps) {
   const { config, db, logger } = deps;
   const app = express();
@@ -54,6 +53,7 @@ export function createApp(deps: AppDeps) {
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  installLeanJson(app.response);
 
   const metrics = createMetrics(db.pool);
   const tokens = createTokens(config.jwtSecret, config.accessTokenTtlSeconds);
@@ -63,16 +63,17 @@ export function createApp(deps: AppDeps) {
   const theatres = createTheatreService(db);
   const hub = createSeatEventHub(db.url, logger);
   const shows = createShowService({ db, currency: config.currency, cleaningMinutes: config.showCleaningMinutes, hub });
-  const payments = deps.payments ?? createSimulatedProvider();
+  const payments = deps.payments ?? createSimulatedProvider({ latencyMs: config.paymentSimLatencyMs });
+  const paymentService = createPaymentService({ db, provider: payments, timeoutMs: config.paymentTimeoutMs, logger });
   const bookings = createBookingService({
     db,
-    payments,
+    payments: paymentService,
     shows,
     holdTtlSeconds: config.holdTtlSeconds,
     maxPendingHoldsPerUser: config.maxPendingHoldsPerUser,
     maxSeatsPerUserPerShow: config.maxSeatsPerUserPerShow,
     reholdCooldownSeconds: config.reholdCooldownSeconds,
-    paymentTimeoutMs: config.paymentTimeoutMs,
+    seatLockWaitMs: config.db.lockTimeoutMs,
     metrics,
     logger,
   });
@@ -81,57 +82,54 @@ export function createApp(deps: AppDeps) {
       await bookings.cancelBookingsOfShow(client, showId);
     },
     async (showId) => {
-      await bookings.refund({ showId });
+      await paymentService.refund({ showId });
     },
   );
   const streams = new Set<() => void>();
   let draining = false;
 
+  // Everything before routing, in one middleware (src/http/front.ts, ADR 0015): request id,
+  // helmet's headers computed once (HSTS only over https), CORS, metrics and the request log
+  // on one listener, the URL check and the drain guard.
+  installRequestLogger(app.request, logger);
+  const anyOrigin = config.corsOrigins === '*';
+  const corsMiddleware = cors(corsOptions(config.corsOrigins));
   app.use(
-    pinoHttp({
+    createFront({
       logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
-      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/([?&](?:token|refreshToken)=)[^&]*/gi, '$1[redacted]') }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
+      metrics,
+      // With CORS_ORIGINS=* a simple request's CORS headers are constant too.
+      headers: [...securityHeaders(), ...(anyOrigin ? headersSetBy(corsMiddleware) : [])],
+      secureHeaders: strictTransportSecurity(),
+      cors: { middleware: corsMiddleware, always: !anyOrigin },
+      draining: () => draining,
     }),
   );
-  // helmet without CSP upgrade-insecure-requests; HSTS only over https (src/http/security-headers.ts).
-  app.use(securityHeaders());
-  const hsts = strictTransportSecurity();
-  app.use((req, res, next) => {
-    if (req.secure) hsts(req, res, next);
-    else next();
-  });
-  const exposedHeaders = ['ETag', 'Retry-After', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy'];
-  app.use(
-    cors({
-      origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
-      exposedHeaders,
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Request-Id'],
-    }),
-  );
-  app.use(metrics.middleware);
-  app.use(rejectMalformedUrl);
-  // While shutting down, requests that arrive on kept-alive connections are turned away.
-  app.use((_req, res, next) => {
-    if (!draining) {
-      next();
-      return;
-    }
-    res.setHeader('Connection', 'close');
-    sendProblem(res, serviceUnavailable('The server is shutting down; retry on another instance.', 1));
-  });
 
-  // Operations, outside /api/v1.
+  const registry: RouteDoc[] = [];
+  const api = express.Router();
+  // JSON bodies are read before routing (a body that is too deep, too large or corrupt is a
+  // 400/413 on any path), but never for GET: reads skip body-parser altogether.
+  const parseJson: RequestHandler = express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'], strict: false, verify: keepRawBody });
+  api.use((req, res, next) => {
+    if (req.method === 'GET') next();
+    else parseJson(req, res, next);
+  });
+  const ctx: RouteContext = {
+    router: api,
+    prefix: '/api/v1',
+    registry,
+    authenticate: createAuthenticate((token) => auth.authenticate(token)),
+  };
+  authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute, registerRateLimitPerHour: config.registerRateLimitPerHour });
+  movieRoutes(ctx, movies);
+  theatreRoutes(ctx, theatres);
+  showRoutes(ctx, shows, hub, { heartbeatMs: config.sseHeartbeatMs, streams });
+  bookingRoutes(ctx, bookings);
+  webhookRoutes(ctx, paymentService, config.paymentWebhookSecret);
+  app.use('/api/v1', api);
+
+  // Operations, outside /api/v1 (mounted after it: API requests do not test these paths first).
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -149,23 +147,6 @@ export function createApp(deps: AppDeps) {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-
-  const registry: RouteDoc[] = [];
-  const api = express.Router();
-  api.use(express.json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'], strict: false, verify: keepRawBody }));
-  const ctx: RouteContext = {
-    router: api,
-    prefix: '/api/v1',
-    registry,
-    authenticate: createAuthenticate((token) => auth.authenticate(token)),
-  };
-  authRoutes(ctx, auth, { loginRateLimitPerMinute: config.authRateLimitPerMinute, registerRateLimitPerHour: config.registerRateLimitPerHour });
-  movieRoutes(ctx, movies);
-  theatreRoutes(ctx, theatres);
-  showRoutes(ctx, shows, hub, { heartbeatMs: config.sseHeartbeatMs, streams });
-  bookingRoutes(ctx, bookings);
-  webhookRoutes(ctx, bookings, config.paymentWebhookSecret);
-  app.use('/api/v1', api);
 
   const openapi = buildOpenApi(registry, {
     title: 'Marquee API',
@@ -186,18 +167,8 @@ export function createApp(deps: AppDeps) {
   });
   app.use(errorHandler(config.bodyLimit));
 
-  const fastPath = createSeatMapFastPath({
-    cached: (showId) => shows.cachedSeatMap(showId),
-    draining: () => draining,
-    anyOrigin: config.corsOrigins === '*',
-    exposedHeaders: exposedHeaders.join(','),
-    https: (req) => isHttps(req, app.get('trust proxy fn') as (address: string, hop: number) => boolean),
-    record: (status, seconds) => metrics.record({ method: 'GET', route: '/api/v1/shows/:id/seats', status: String(status) }, seconds),
-  });
-  /** The server's request listener: the seat-map fast path, else the Express app. */
-  const handler: RequestListener = (req, res) => {
-    if (!fastPath(req, res)) app(req, res);
-  };
+  /** The server's request listener. */
+  const handler: RequestListener = app;
 
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> | undefined;
@@ -218,7 +189,7 @@ export function createApp(deps: AppDeps) {
   return {
     app,
     handler,
-    services: { auth, tokens, sessions, movies, theatres, shows, bookings, payments, hub },
+    services: { auth, tokens, sessions, movies, theatres, shows, bookings, payments, paymentService, hub },
     metrics,
     openapi,
     /**

@@ -101,6 +101,7 @@ export const envSchema = z
     EXPIRY_SWEEP_INTERVAL_MS: int(5000, 0, 3_600_000),
     SSE_HEARTBEAT_MS: int(15_000, 100, 600_000),
     PAYMENT_TIMEOUT_MS: int(5000, 100, 8000),
+    PAYMENT_SIM_LATENCY_MS: int(0, 0, 60_000),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000),
   })
   .superRefine((env, ctx) => {
@@ -160,8 +161,10 @@ export interface Config {
   /** 0 turns the background sweep off (the API never depends on it). */
   expirySweepIntervalMs: number;
   sseHeartbeatMs: number;
-  /** How long a confirm waits for the payment provider (below the 10 s idle-in-transaction limit). */
+  /** How long a confirm (or one refund call) waits for the payment provider; no connection is held meanwhile. */
   paymentTimeoutMs: number;
+  /** Delay of each answer of the built-in simulated payment provider (benchmarks and tests with realistic payments). */
+  paymentSimLatencyMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -242,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     expirySweepIntervalMs: e.EXPIRY_SWEEP_INTERVAL_MS,
     sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
     paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
+    paymentSimLatencyMs: e.PAYMENT_SIM_LATENCY_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -245,8 +245,8 @@ it('chaos: an exhausted pool (2 connections, the show row locked elsewhere) → 
   await blocker.connect();
   try {
     const free = (await seatMap(t, show.id)).filter((s) => s.status === 'available').map((s) => s.id);
-    // Holds never wait on seats (they skip locked ones), but inserting a booking takes a key
-    // share lock on its show: with the show row locked, every hold waits until lock_timeout.
+    // The seats are free and unlocked, but inserting a booking takes a key share lock on its
+    // show: with the show row locked, every hold waits until lock_timeout.
     await blocker.query('BEGIN');
     await blocker.query(`SELECT id FROM shows WHERE id = $1 FOR UPDATE`, [show.id]);
     figures.faults++;

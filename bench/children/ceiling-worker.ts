@@ -10,8 +10,10 @@ import { z } from 'zod';
 import { createDb } from '../../src/db/pool.ts';
 import { createBookingService } from '../../src/features/bookings/service.ts';
 import { createSimulatedProvider } from '../../src/features/payments/provider.ts';
+import { createPaymentService } from '../../src/features/payments/service.ts';
 import { createShowService } from '../../src/features/shows/service.ts';
-import { AppError } from '../../src/http/errors.ts';
+import { DomainError } from '../../src/domain/errors.ts';
+import { STATUS_OF_KIND } from '../../src/http/problem.ts';
 import { incoming, initMessage, type outgoing, type ResultMessage } from '../lib/ceiling-protocol.ts';
 import { closedLoop, randomInt, shuffle, sleep } from '../lib/load.ts';
 
@@ -26,7 +28,7 @@ async function setUp(init: Init) {
   const shows = createShowService({ db, currency: 'USD', cleaningMinutes: 15 });
   const bookings = createBookingService({
     db,
-    payments: createSimulatedProvider(),
+    payments: createPaymentService({ db, provider: createSimulatedProvider(), timeoutMs: 5000 }),
     shows,
     holdTtlSeconds: init.holdTtlSeconds,
     maxPendingHoldsPerUser: init.maxPendingHoldsPerUser,
@@ -80,7 +82,7 @@ async function setUp(init: Init) {
           await bookings.hold(user, body);
           answer = '201';
         } catch (err) {
-          answer = err instanceof AppError ? `${err.status} ${err.code}` : `ERR ${err instanceof Error ? err.message.slice(0, 80) : String(err)}`;
+          answer = err instanceof DomainError ? `${STATUS_OF_KIND[err.kind]} ${err.code}` : `ERR ${err instanceof Error ? err.message.slice(0, 80) : String(err)}`;
         }
         if (measured) {
           latencies.push(performance.now() - t);

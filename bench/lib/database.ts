@@ -23,6 +23,8 @@ export interface BenchDatabase {
 
 export interface PgServer {
   kind: 'embedded' | 'DATABASE_URL';
+  /** A connection URL whose role may create databases (the yardstick makes its own). */
+  adminUrl: string;
   createDatabase(name: string, log: (m: string) => void): Promise<BenchDatabase>;
   stop(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export async function startPg(opts: { databaseUrl: string | undefined; pgPort: n
   const kind = embedded === undefined ? ('DATABASE_URL' as const) : ('embedded' as const);
   return {
     kind,
+    adminUrl,
     async createDatabase(name, log) {
       let url = withDatabase(adminUrl, name);
       let created = true;

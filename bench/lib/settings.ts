@@ -1,7 +1,9 @@
 /** Benchmark settings: defaults, quick mode (BENCH_QUICK=1) and environment overrides. */
 import { availableParallelism } from 'node:os';
 
-export const SCENARIOS = ['flash', 'browse', 'steady', 'ceiling', 'bare'] as const;
+export const SCENARIOS = ['flash', 'browse', 'steady', 'ceiling', 'bare', 'compare', 'pay200', 'workers'] as const;
+/** Scenarios of the shared yardstick (../shared/perf): each starts its own servers, once per run. */
+export const YARDSTICK: readonly ScenarioName[] = ['compare', 'pay200', 'workers'];
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchSettings {

@@ -3,14 +3,8 @@
  * sign-in has ended) is a 401. The role comes from the verifier (the database's, not the token's).
  */
 import type { Request } from 'express';
+import type { AuthUser } from '../domain/identity.ts';
 import { unauthenticated } from './errors.ts';
-
-/** `staff` (ushers) is treated like `customer` everywhere for now. */
-export type Role = 'customer' | 'staff' | 'admin';
-export interface AuthUser {
-  id: string;
-  role: Role;
-}
 
 export function createAuthenticate(verify: (token: string) => Promise<AuthUser | undefined>) {
   return async (req: Request): Promise<AuthUser | undefined> => {

@@ -6,7 +6,7 @@ import { createLogger } from '../logger.ts';
 import { startWebServer, stopWebServer } from '../server.ts';
 import { httpRequest, signUp, startTestApp, type TestApp, type Problem } from '../../test/helpers.ts';
 import { errorHandler, toAppError } from './problem.ts';
-import { pinoHttp } from 'pino-http';
+import { installRequestLogger } from './request-log.ts';
 
 
 const logLines: string[] = [];
@@ -71,7 +71,11 @@ describe('problem+json', () => {
   it('a thrown error → 500 that leaks nothing and is logged with the request id', async () => {
     const app = express();
     const logger = createLogger('error', logStream);
-    app.use(pinoHttp({ logger, genReqId: () => 'req-500-test' }));
+    installRequestLogger(app.request, logger);
+    app.use((req, _res, next) => {
+      req.id = 'req-500-test';
+      next();
+    });
     app.get('/boom', () => {
       throw new Error('secret internals: password=hunter2 at /srv/db.ts:42');
     });

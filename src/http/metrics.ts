@@ -1,5 +1,4 @@
 /** Prometheus metrics: requests by route and status, latency, pool use, bookings by outcome. */
-import type { RequestHandler } from 'express';
 import type pg from 'pg';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -38,27 +37,14 @@ export function createMetrics(pool: pg.Pool) {
     registers: [registry],
   });
 
-  const middleware: RequestHandler = (req, res, next) => {
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      // API routes name themselves (req.baseUrl is reset once the router is left).
-      const named: unknown = res.locals['route'];
-      const routePath = (req.route as { path?: unknown } | undefined)?.path;
-      const route = typeof named === 'string' ? named : typeof routePath === 'string' ? routePath : 'unmatched';
-      const labels = { method: req.method, route, status: String(res.statusCode) };
-      requests.inc(labels);
-      duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
-    });
-    next();
-  };
-
-  /** For requests answered outside Express (the seat-map fast path). */
-  const record = (labels: { method: string; route: string; status: string }, seconds: number) => {
+  /** One finished request (counted and timed by the front middleware, front.ts). */
+  const observeRequest = (method: string, route: string, status: number, seconds: number) => {
+    const labels = { method, route, status: String(status) };
     requests.inc(labels);
     duration.observe(labels, seconds);
   };
 
-  return { registry, middleware, bookings, record };
+  return { registry, bookings, observeRequest };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -2,11 +2,31 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import { isPgError } from '../db/pool.ts';
-import { AppError, malformedJson, malformedUrl, payloadTooLarge, serviceUnavailable, unsupportedMediaType, validationFailed } from './errors.ts';
+import { DomainError, serviceUnavailable, validationFailed, type ErrorKind } from '../domain/errors.ts';
+import { AppError, malformedJson, malformedUrl, payloadTooLarge, unsupportedMediaType } from './errors.ts';
 
 const kebab = (code: string) => code.toLowerCase().replaceAll('_', '-');
 
-export function sendProblem(res: Response, err: AppError): void {
+/** The one place a domain error's kind becomes an HTTP status. */
+export const STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
+  invalid: 422,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payment: 402,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+/** A domain error as the HTTP problem it answers with (status from the kind, Retry-After from its hint). */
+export function fromDomainError(err: DomainError): AppError {
+  const headers = err.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(err.retryAfterSeconds) };
+  return new AppError(STATUS_OF_KIND[err.kind], err.code, err.title, err.message, err.extra, headers);
+}
+
+export function sendProblem(res: Response, problem: AppError | DomainError): void {
+  const err = problem instanceof DomainError ? fromDomainError(problem) : problem;
   for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
   res
     .status(err.status)
@@ -55,6 +75,7 @@ const RETRY_SQLSTATES = new Set(['40001', '40P01', '55P03', '57014']);
 
 export function toAppError(err: unknown, bodyLimit: string): AppError | undefined {
   if (err instanceof AppError) return err;
+  if (err instanceof DomainError) return fromDomainError(err);
   const bp = err as BodyParserError;
   if (bp instanceof Error && typeof bp.type === 'string') {
     switch (bp.type) {
@@ -83,12 +104,12 @@ export function toAppError(err: unknown, bodyLimit: string): AppError | undefine
   }
   if (isPgError(err)) {
     const code = err.code ?? '';
-    if (UNAVAILABLE_SQLSTATES.has(code) || RETRY_SQLSTATES.has(code)) return serviceUnavailable();
+    if (UNAVAILABLE_SQLSTATES.has(code) || RETRY_SQLSTATES.has(code)) return fromDomainError(serviceUnavailable());
     // A unique or exclusion constraint that a service did not translate itself is still a conflict.
     if (code === '23505' || code === '23P01') return new AppError(409, 'CONFLICT', 'Conflict', 'This conflicts with existing data.');
     if (['22P02', '22007', '22008', '22003', '22021', '22P05', '22001', '23514'].includes(code)) {
       // Input that slipped past validation and that the database refused: still the client's fault.
-      return validationFailed([{ path: '', message: 'A value is out of range or malformed.' }]);
+      return fromDomainError(validationFailed([{ path: '', message: 'A value is out of range or malformed.' }]));
     }
   }
   if (err instanceof Error) {
@@ -98,7 +119,7 @@ export function toAppError(err: unknown, bodyLimit: string): AppError | undefine
         msg,
       )
     ) {
-      return serviceUnavailable();
+      return fromDomainError(serviceUnavailable());
     }
   }
   return undefined;

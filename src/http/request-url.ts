@@ -1,12 +1,9 @@
 /**
  * A request target that is not valid percent-encoded UTF-8 (`/shows/%ZZ`, `/screens/%E0%A4%A`,
  * `?city=%`) answers 400 MALFORMED_URL on every path and method, before any route, static
- * file or query parser reads it. (The seat-map fast path never sees one: it only matches
- * paths without `%`. OPTIONS is answered by CORS before this runs.)
+ * file or query parser reads it. The front middleware (front.ts) runs this check; a target
+ * without `%` (nearly all of them) costs one `includes`. (OPTIONS is answered by CORS first.)
  */
-import type { RequestHandler } from 'express';
-import { malformedUrl } from './errors.ts';
-
 export function isMalformedUrl(url: string): boolean {
   if (!url.includes('%')) return false;
   try {
@@ -16,7 +13,3 @@ export function isMalformedUrl(url: string): boolean {
     return true;
   }
 }
-
-export const rejectMalformedUrl: RequestHandler = (req, _res, next) => {
-  next(isMalformedUrl(req.url) ? malformedUrl() : undefined);
-};

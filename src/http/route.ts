@@ -2,10 +2,11 @@
  * One definition per endpoint serves both sides: the zod schemas validate the request at
  * the edge and the same definitions are assembled into the OpenAPI document.
  */
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { Router as createRouter, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { AppError, forbidden, notFound, unauthenticated, validationFailed, type FieldError } from './errors.ts';
-import type { AuthUser } from './auth.ts';
+import { forbidden, notFound, validationFailed, type FieldError } from '../domain/errors.ts';
+import type { AuthUser } from '../domain/identity.ts';
+import { AppError, unauthenticated } from './errors.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 export type Access = 'public' | 'user' | 'admin' | 'optional';
@@ -50,6 +51,30 @@ export interface RouteContext {
   prefix: string;
   registry: RouteDoc[];
   authenticate: Authenticate;
+}
+
+/**
+ * Each first path segment ('/shows', '/bookings') gets a router of its own, mounted on
+ * ctx.router: a request is matched against its segment's few routes instead of walking every
+ * route of the API in turn (each a path-to-regexp test) — up to ~40 for the last ones.
+ * Within a segment, routes keep the order they were defined in.
+ */
+const segmentRouters = new WeakMap<Router, Map<string, Router>>();
+function mountPoint(root: Router, path: string): { router: Router; path: string } {
+  const m = /^\/([A-Za-z0-9._~-]+)(\/.*)?$/.exec(path);
+  if (m?.[1] === undefined) return { router: root, path };
+  let bySegment = segmentRouters.get(root);
+  if (bySegment === undefined) {
+    bySegment = new Map();
+    segmentRouters.set(root, bySegment);
+  }
+  let router = bySegment.get(m[1]);
+  if (router === undefined) {
+    router = createRouter();
+    root.use(`/${m[1]}`, router);
+    bySegment.set(m[1], router);
+  }
+  return { router, path: m[2] ?? '/' };
 }
 
 export interface RouteDoc {
@@ -161,7 +186,8 @@ export function defineRoute<
       if (def.access === 'admin' && user?.role !== 'admin') throw forbidden('This needs the admin role.');
     }
     const params = parseOrThrow(def.params, req.params, 'params');
-    const query = parseOrThrow(def.query, req.query, 'query');
+    // Express 5 parses req.query anew on every read: only read it when the route takes one.
+    const query = def.query === undefined ? undefined : parseOrThrow(def.query, req.query, 'query');
     let body: unknown;
     if (def.body !== undefined) {
       if (req.body === undefined && Number(req.headers['content-length'] ?? 0) > 0) {
@@ -175,5 +201,6 @@ export function defineRoute<
       res,
     );
   };
-  ctx.router[def.method](def.path, ...(def.before ?? []), run);
+  const at = mountPoint(ctx.router, def.path);
+  at.router[def.method](at.path, ...(def.before ?? []), run);
 }

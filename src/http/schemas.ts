@@ -1,14 +1,11 @@
-/** Schemas shared by every feature: ids, pagination, lists and the problem body. */
+/**
+ * HTTP shapes shared by every route: path ids, lists and the problem body. Paging
+ * (paginationQuery, cursors) lives in src/domain/paging.ts, isoDateTime in src/domain/schemas.ts.
+ */
 import { z } from 'zod';
-import { validationFailed } from './errors.ts';
 
 export const uuid = z.uuid();
 export const idParams = z.object({ id: z.uuid() });
-
-export const paginationQuery = {
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(512).optional(),
-};
 
 export const listOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
@@ -24,35 +21,3 @@ export const problemSchema = z.object({
 
 /** A documented problem+json answer. */
 export const problem = (description: string) => ({ description, schema: problemSchema, contentType: 'application/problem+json' });
-
-/** An ISO 8601 time with a zone; output as a Date. */
-export const isoDateTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
-
-/** Cursors are opaque to clients: base64url JSON of the last row's sort key. */
-export function encodeCursor(key: unknown[]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, schema: T): z.output<T> | undefined {
-  if (cursor === undefined) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    raw = undefined;
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw validationFailed([{ path: 'query.cursor', message: 'The cursor is not valid.' }]);
-  return parsed.data;
-}
-
-/** Takes limit+1 rows and turns them into a page; key() names the sort key of a row. */
-export function toPage<R, O>(rows: R[], limit: number, key: (row: R) => unknown[], map: (row: R) => O) {
-  const more = rows.length > limit;
-  const pageRows = more ? rows.slice(0, limit) : rows;
-  const last = pageRows.at(-1);
-  return {
-    items: pageRows.map(map),
-    nextCursor: more && last !== undefined ? encodeCursor(key(last)) : null,
-  };
-}

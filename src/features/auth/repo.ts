@@ -6,7 +6,7 @@
  * revokes the user's refresh tokens in the same statement (a trigger, migration 005).
  */
 import type { Queryable } from '../../db/pool.ts';
-import type { Role } from '../../http/auth.ts';
+import type { Role } from '../../domain/identity.ts';
 
 export interface UserRow {
   id: string;

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
-import { rateLimited } from '../../http/errors.ts';
+import { rateLimited } from '../../domain/errors.ts';
 import { sendProblem } from '../../http/problem.ts';
 import { defineRoute, type RouteContext } from '../../http/route.ts';
 import { idParams, problem } from '../../http/schemas.ts';

@@ -13,8 +13,8 @@ import { hash, verify } from '@node-rs/argon2';
 import { ConfigError } from '../../config.ts';
 import type { Db, Queryable } from '../../db/pool.ts';
 import { isPgError } from '../../db/pool.ts';
-import type { AuthUser, Role } from '../../http/auth.ts';
-import { notFound } from '../../http/errors.ts';
+import { notFound } from '../../domain/errors.ts';
+import type { AuthUser, Role } from '../../domain/identity.ts';
 import { emailTaken, invalidCredentials, invalidRefreshToken } from './errors.ts';
 import * as repo from './repo.ts';
 import type { AuthResponse, UserDto } from './schemas.ts';
@@ -59,7 +59,7 @@ export function createAuthService(deps: { db: Db; tokens: Tokens; sessions: Sess
      * when the token's sign-in or version was ended or the user is gone.
      */
     async authenticate(token: string): Promise<AuthUser | undefined> {
-      const claims = await tokens.verifyAccess(token);
+      const claims = tokens.verifyAccess(token);
       if (claims === undefined) return undefined;
       const state = await sessions.get(claims.userId);
       if (state === undefined || state.tokenVersion !== claims.tokenVersion || state.revokedSessions.has(claims.sessionId)) return undefined;

@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import { listen, type Listener } from '../../db/listener.ts';
 import type { Db } from '../../db/pool.ts';
-import type { Role } from '../../http/auth.ts';
+import type { Role } from '../../domain/identity.ts';
 import * as repo from './repo.ts';
 
 export const SESSION_CHANNEL = 'marquee_sessions';

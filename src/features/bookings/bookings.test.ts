@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeShow, seatMap, type SeatMapSeat, type Show } from '../../../test/builders.ts';
-import { countQueries, makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp, type Problem } from '../../../test/helpers.ts';
+import { countQueries, makeUsers, signUpAdmin, startTestApp, type HttpResult, type SignedIn, type TestApp, type Problem } from '../../../test/helpers.ts';
 import { checkInvariants } from '../../../test/invariants.ts';
 
 interface Booking {
@@ -404,18 +404,18 @@ describe('edges found in review', () => {
 });
 
 describe('a slow payment provider', () => {
-  it('confirm: the provider does not answer within PAYMENT_TIMEOUT_MS → 503 with Retry-After, nothing recorded, the hold stays; a retry → one payment row under the same key', async () => {
+  it('confirm: the provider does not answer within PAYMENT_TIMEOUT_MS → 503 with Retry-After, only the open attempt recorded (not shown), the hold stays; a retry → one payment row under the same key', async () => {
     // The first charge hangs until the test lets it go, as a provider may answer after the
     // caller gave up. Charges are idempotent per key (the booking id), as a real provider's are.
-    const calls: { bookingId: string; amount: number }[] = [];
+    const calls: { bookingId: string; amount: number; idempotencyKey: string }[] = [];
     let letGo: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (letGo = resolve));
     let abandoned: Promise<unknown> = Promise.resolve();
     const references = new Map<string, string>();
     const provider = {
       name: 'slow',
-      charge({ bookingId, amount }: { bookingId: string; amount: number }) {
-        calls.push({ bookingId, amount });
+      charge({ bookingId, amount, idempotencyKey }: { bookingId: string; amount: number; idempotencyKey: string }) {
+        calls.push({ bookingId, amount, idempotencyKey });
         const first = calls.length === 1;
         const answer = (async () => {
           if (first) await gate;
@@ -445,17 +445,20 @@ describe('a slow payment provider', () => {
       assert.ok(Date.now() - started < 1500);
       assert.ok(res.headers.get('retry-after'));
       assert.equal(await bookingStatus(), 'pending');
-      assert.deepEqual(await payments(), [], 'a charge that did not answer is not recorded');
+      // Recorded before the call (ADR 0013): the attempt, open, with no money known; the booking shows no payment.
+      assert.deepEqual(await payments(), [{ status: 'processing', amount: b.body.total, provider_ref: null }], 'only the open attempt is recorded');
+      assert.equal((await s.request<Booking>('GET', `/api/v1/bookings/${b.body.id}`, { token: u.token })).body.payment, null);
       assert.equal((await seatMap(s, show.id))[0]?.status, 'held');
 
       // The retry while the first charge is still out: the same key, one payment row.
       const retry = await s.request<Booking>('POST', `/api/v1/bookings/${b.body.id}/confirm`, { token: u.token, body: { paymentToken: 'tok_visa' } });
       assert.equal(retry.status, 200, retry.text);
       assert.equal(retry.body.status, 'confirmed');
+      const [key] = (await s.sql<{ charge_key: string }>(`SELECT charge_key FROM payments WHERE booking_id = $1`, [b.body.id])).map((r) => r.charge_key);
       assert.deepEqual(calls, [
-        { bookingId: b.body.id, amount: b.body.total },
-        { bookingId: b.body.id, amount: b.body.total },
-      ], 'both charges carry the booking id as the idempotency key');
+        { bookingId: b.body.id, amount: b.body.total, idempotencyKey: key },
+        { bookingId: b.body.id, amount: b.body.total, idempotencyKey: key },
+      ], 'both charges carry the attempt’s idempotency key');
       const reference = references.get(b.body.id);
       assert.deepEqual(await payments(), [{ status: 'succeeded', amount: b.body.total, provider_ref: reference }]);
       assert.equal(await bookingStatus(), 'confirmed');
@@ -472,5 +475,33 @@ describe('a slow payment provider', () => {
       letGo();
       await s.close();
     }
+  });
+});
+
+describe('history paging', () => {
+  it('bookings created in the same millisecond are each listed once across pages (the cursor keeps microseconds)', async () => {
+    const { show, seats } = await freshShow();
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const b = await hold(user(), show.id, [seats[i]?.id ?? '']);
+      assert.equal(b.status, 201, b.text);
+      ids.push(b.body.id);
+    }
+    // A rush creates bookings microseconds apart: a cursor cut to the millisecond skipped the
+    // rows of the page boundary's millisecond that sort after it (found by the flash-sale audit).
+    await t.sql(
+      `UPDATE bookings b SET created_at = timestamptz '2030-01-01 12:00:00.123000+00' + make_interval(secs => x.n * 0.0002)
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, n) WHERE b.id = x.id`,
+      [ids],
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: HttpResult<{ items: Booking[]; nextCursor: string | null }> = await t.request('GET', `/api/v1/shows/${show.id}/bookings?limit=1${cursor === null ? '' : `&cursor=${cursor}`}`, { token: admin.token });
+      assert.equal(page.status, 200, page.text);
+      seen.push(...page.body.items.map((b) => b.id));
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    assert.deepEqual(seen, [...ids].reverse());
   });
 });

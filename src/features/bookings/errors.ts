@@ -1,4 +1,4 @@
-import { AppError, conflict } from '../../http/errors.ts';
+import { conflict, DomainError } from '../../domain/errors.ts';
 
 export const seatsUnavailable = (unavailableSeatIds: string[]) =>
   conflict('SEATS_UNAVAILABLE', 'Seats unavailable', 'Some of the seats are held or booked by someone else.', { unavailableSeatIds });
@@ -13,18 +13,18 @@ export const seatLimitReached = (max: number, userSeats: number) =>
     { maxSeatsPerShow: max, seatsHeldOrBought: userSeats },
   );
 export const reholdCooldown = (retryAfterSeconds: number, seatIds: string[]) =>
-  new AppError(
-    409,
+  new DomainError(
+    'conflict',
     'REHOLD_COOLDOWN',
     'Re-hold cool-down',
     `You released some of these seats moments ago; you can hold them again in ${retryAfterSeconds} seconds (anyone else can hold them now).`,
     { cooldownSeatIds: seatIds },
-    { 'Retry-After': String(retryAfterSeconds) },
+    retryAfterSeconds,
   );
 export const bookingExpired = () => conflict('BOOKING_EXPIRED', 'Booking expired', 'The hold on these seats has expired.');
 export const bookingCancelled = () => conflict('BOOKING_CANCELLED', 'Booking cancelled', 'This booking was cancelled.');
 export const bookingNotCancellable = (why: string) => conflict('BOOKING_NOT_CANCELLABLE', 'Booking not cancellable', why);
 export const paymentDeclined = (reason: string) =>
-  new AppError(402, 'PAYMENT_DECLINED', 'Payment declined', `The payment was declined (${reason}); the seats stay held until the hold expires.`);
+  new DomainError('payment', 'PAYMENT_DECLINED', 'Payment declined', `The payment was declined (${reason}); the seats stay held until the hold expires.`);
 export const idempotencyKeyReused = () =>
-  new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'Idempotency key reused', 'This Idempotency-Key was used with a different request body.');
+  new DomainError('invalid', 'IDEMPOTENCY_KEY_REUSED', 'Idempotency key reused', 'This Idempotency-Key was used with a different request body.');

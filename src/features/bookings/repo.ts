@@ -4,7 +4,7 @@
  * way round, so two transactions can queue on each other but never deadlock.
  */
 import type { Queryable } from '../../db/pool.ts';
-import type { BookingStatus } from './schemas.ts';
+import type { BookingDto, BookingStatus } from './schemas.ts';
 
 export type HoldOutcome =
   | 'held'
@@ -21,18 +21,21 @@ export type HoldOutcome =
 
 export interface HoldResult {
   outcome: HoldOutcome;
-  booking_id: string | null;
   /** not_of_show, unavailable, rehold_cooldown: the seats concerned. */
   seat_ids: string[] | null;
   /** rehold_cooldown: seconds until every requested seat is out of the cool-down. */
   retry_after: number | null;
   /** seat_limit: seats the user already holds or has bought in the show. */
   user_seats: number | null;
+  /** held, replayed: the booking as the API answers it, built by booking_document() (migration 009). */
+  booking: BookingDto | null;
 }
 
 /**
- * The whole hold transaction in one round trip: the hold_seats function (migrations 004,
- * 006). maxSeatsPerShow and cooldownSeconds: 0 turns the check off.
+ * The whole hold transaction and its answer in one round trip: the hold_seats function
+ * (migrations 004, 006, 009), one named (prepared once per connection) statement.
+ * maxSeatsPerShow and cooldownSeconds: 0 turns the check off. lockWaitMs bounds the wait for
+ * seats another transaction is claiming (then SQLSTATE 55P03).
  */
 export async function holdSeats(
   db: Queryable,
@@ -46,12 +49,13 @@ export async function holdSeats(
     cooldownSeconds: number;
     idempotencyKey: string | null;
     requestHash: string;
+    lockWaitMs: number;
   },
 ): Promise<HoldResult> {
   const { rows } = await db.query<HoldResult>({
-    name: 'hold_seats',
-    text: `SELECT outcome, booking_id, seat_ids, retry_after, user_seats FROM hold_seats($1, $2, $3::uuid[], $4, $5, $6, $7, $8, $9)`,
-    values: [h.userId, h.showId, h.seatIds, h.ttlSeconds, h.maxHolds, h.maxSeatsPerShow, h.cooldownSeconds, h.idempotencyKey, h.requestHash],
+    name: 'hold_seats_009',
+    text: `SELECT outcome, seat_ids, retry_after, user_seats, booking FROM hold_seats($1, $2, $3::uuid[], $4, $5, $6, $7, $8, $9, $10)`,
+    values: [h.userId, h.showId, h.seatIds, h.ttlSeconds, h.maxHolds, h.maxSeatsPerShow, h.cooldownSeconds, h.idempotencyKey, h.requestHash, h.lockWaitMs],
   });
   return rows[0] as HoldResult;
 }
@@ -61,79 +65,31 @@ export async function lockAllSeatsOfShow(db: Queryable, showId: string): Promise
   await db.query(`SELECT id FROM show_seats WHERE show_id = $1 ORDER BY id FOR UPDATE`, [showId]);
 }
 
-export interface BookingLockRow {
-  id: string;
-  user_id: string;
-  show_id: string;
-  status: BookingStatus;
-  total: number;
-  currency: string;
-  lapsed: boolean;
-  show_started: boolean;
-  show_status: 'scheduled' | 'cancelled';
+export type CancelOutcome = 'cancelled' | 'unchanged' | 'expired' | 'started' | 'not_found';
+
+export interface CancelRow {
+  outcome: CancelOutcome;
+  /** cancelled: the show whose seats were freed. */
+  show_id: string | null;
+  /** cancelled: its successful payment is refund_pending now (payments.refund gives it back). */
+  refund: boolean;
+  /** cancelled, unchanged: the booking document (booking_document()). */
+  booking: unknown;
 }
 
-export async function lockBooking(db: Queryable, id: string) {
-  const { rows } = await db.query<BookingLockRow>(
-    `SELECT b.id, b.user_id, b.show_id, b.status, b.total, b.currency,
-            (b.status = 'pending' AND b.expires_at <= now()) AS lapsed,
-            (s.starts_at <= now()) AS show_started, s.status AS show_status
-       FROM bookings b JOIN shows s ON s.id = b.show_id
-      WHERE b.id = $1
-      FOR UPDATE OF b`,
-    [id],
-  );
-  return rows[0];
-}
-
-export async function setBookingStatus(db: Queryable, id: string, status: 'confirmed' | 'cancelled' | 'expired'): Promise<void> {
-  const column = status === 'confirmed' ? 'confirmed_at' : status === 'cancelled' ? 'cancelled_at' : 'expired_at';
-  await db.query(`UPDATE bookings SET status = $2, ${column} = now() WHERE id = $1`, [id, status]);
-}
-
-export async function insertPayment(
-  db: Queryable,
-  p: { bookingId: string; provider: string; reference: string | null; status: 'succeeded' | 'failed' | 'refund_pending'; amount: number; currency: string; reason?: string; kind?: 'charge' | 'webhook' },
-): Promise<string> {
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO payments (booking_id, provider, provider_ref, status, amount, currency, failure_reason, kind)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-    [p.bookingId, p.provider, p.reference, p.status, p.amount, p.currency, p.reason ?? null, p.kind ?? 'charge'],
-  );
-  return (rows[0] as { id: string }).id;
-}
-
-/** Moves the successful payments of these bookings to refund_pending; returns them. */
-export async function markRefundPending(db: Queryable, bookingIds: string[]) {
-  const { rows } = await db.query<{ id: string; provider_ref: string | null; amount: number; currency: string }>(
-    `UPDATE payments SET status = 'refund_pending', updated_at = now()
-      WHERE booking_id = ANY($1::uuid[]) AND status = 'succeeded'
-      RETURNING id, provider_ref, amount, currency`,
-    [bookingIds],
-  );
-  return rows;
-}
-
-/** refund_pending payments, locked for the refund call; rows another process holds are skipped. */
-export async function claimRefundPending(db: Queryable, scope: { bookingIds?: string[]; showId?: string }, limit: number) {
-  const { rows } = await db.query<{ id: string; provider_ref: string | null; amount: number; currency: string }>(
-    `SELECT p.id, p.provider_ref, p.amount, p.currency FROM payments p
-      WHERE p.status = 'refund_pending'
-        AND ($1::uuid[] IS NULL OR p.booking_id = ANY($1::uuid[]))
-        AND ($2::uuid IS NULL OR p.booking_id IN (SELECT id FROM bookings WHERE show_id = $2))
-      ORDER BY p.id LIMIT $3 FOR UPDATE OF p SKIP LOCKED`,
-    [scope.bookingIds ?? null, scope.showId ?? null, limit],
-  );
-  return rows;
-}
-
-export async function markRefunded(db: Queryable, paymentId: string): Promise<void> {
-  await db.query(`UPDATE payments SET status = 'refunded', updated_at = now() WHERE id = $1 AND status = 'refund_pending'`, [paymentId]);
-}
-
-export async function hasSucceededPayment(db: Queryable, bookingId: string): Promise<boolean> {
-  const { rowCount } = await db.query(`SELECT 1 FROM payments WHERE booking_id = $1 AND status = 'succeeded'`, [bookingId]);
-  return (rowCount ?? 0) > 0;
+/**
+ * The whole cancel in one statement (booking_cancel(), migration 008): locks the booking row,
+ * checks owner (an admin may cancel anyone's), status, lapse and start, sets it cancelled
+ * (its claims follow by cascade), moves a confirmed booking's payment to refund_pending and
+ * returns the booking.
+ */
+export async function cancelBooking(db: Queryable, c: { bookingId: string; userId: string; admin: boolean }): Promise<CancelRow> {
+  const { rows } = await db.query<CancelRow>({
+    name: 'booking_cancel',
+    text: 'SELECT outcome, show_id, refund, booking FROM booking_cancel($1, $2, $3)',
+    values: [c.bookingId, c.userId, c.admin],
+  });
+  return rows[0] as CancelRow;
 }
 
 /** Cancels every active booking of a show (its seats are already locked); returns them. */
@@ -159,18 +115,6 @@ export async function expireDue(db: Queryable, limit: number) {
     [limit],
   );
   return rows;
-}
-
-export async function recordWebhookEvent(db: Queryable, e: { id: string; type: string; bookingId: string; outcome: string }): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `INSERT INTO webhook_events (id, type, booking_id, outcome) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-    [e.id, e.type, e.bookingId, e.outcome],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
-export async function setWebhookOutcome(db: Queryable, id: string, outcome: string): Promise<void> {
-  await db.query(`UPDATE webhook_events SET outcome = $2 WHERE id = $1`, [id, outcome]);
 }
 
 // ---- reads ------------------------------------------------------------------------------
@@ -201,13 +145,16 @@ export interface BookingViewRow {
   payment_currency: string | null;
   payment_created_at: Date | null;
   seats: { id: string; row: string; number: number; category: string; price: number }[];
+  /** created_at to the microsecond (ISO, UTC): the keyset cursor. A Date keeps only milliseconds, and a cursor cut to them skipped rows created later in the same millisecond. */
+  cursor_at: string;
 }
 
 /** A lapsed pending booking reads as expired whether or not the sweep has run. */
 const EFFECTIVE_STATUS = `CASE WHEN b.status = 'pending' AND b.expires_at <= now() THEN 'expired' ELSE b.status END`;
 
 const VIEW_SELECT = `
-  SELECT b.id, b.user_id, b.show_id, ${EFFECTIVE_STATUS} AS status, st.seats, b.total, b.currency, b.expires_at, b.created_at,
+  SELECT b.id, b.user_id, b.show_id, ${EFFECTIVE_STATUS} AS status,
+         to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at, st.seats, b.total, b.currency, b.expires_at, b.created_at,
          b.confirmed_at, b.cancelled_at, s.starts_at,
          m.id AS movie_id, m.title AS movie_title, t.id AS theatre_id, t.name AS theatre_name, t.city AS theatre_city,
          sc.id AS screen_id, sc.name AS screen_name,
@@ -219,7 +166,7 @@ const VIEW_SELECT = `
     JOIN theatres t ON t.id = s.theatre_id
     JOIN screens sc ON sc.id = s.screen_id
     LEFT JOIN LATERAL (
-      SELECT * FROM payments p WHERE p.booking_id = b.id
+      SELECT * FROM payments p WHERE p.booking_id = b.id AND p.status <> 'processing'
        ORDER BY (p.status <> 'failed') DESC, p.created_at DESC LIMIT 1
     ) p ON true
     CROSS JOIN LATERAL (

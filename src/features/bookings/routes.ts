@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { validationFailed } from '../../http/errors.ts';
+import { validationFailed } from '../../domain/errors.ts';
 import { defineRoute, type RouteContext } from '../../http/route.ts';
 import { idParams, listOf, problem } from '../../http/schemas.ts';
 import { seatMapSchema } from '../shows/schemas.ts';
@@ -25,6 +25,8 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       summary: 'Hold seats of a show (a pending booking until expiresAt)',
       description:
         'Locks the seats, checks each is free (a lapsed hold counts as free) and holds them for HOLD_TTL_SECONDS. ' +
+        'SEATS_UNAVAILABLE names only seats that a committed booking holds or has bought: a seat another request is claiming right now ' +
+        'is waited for (at most DB_LOCK_TIMEOUT_MS, then 503 with Retry-After), never reported taken on a guess. ' +
         'The same Idempotency-Key with the same body answers the first booking again. ' +
         'Anti-hoarding: the seats one user holds or has bought in a show, plus these, may not exceed MAX_SEATS_PER_USER_PER_SHOW ' +
         '(409 SEAT_LIMIT_REACHED); seats the same user cancelled while pending or let lapse cannot be held by that user again for ' +

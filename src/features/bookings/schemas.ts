@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { paginationQuery } from '../../http/schemas.ts';
+import { paginationQuery } from '../../domain/paging.ts';
 import { seatCategory } from '../theatres/schemas.ts';
 
 export const bookingStatus = z.enum(['pending', 'confirmed', 'cancelled', 'expired']);
@@ -61,12 +61,3 @@ export const bookingSchema = z.object({
   }),
 });
 export type BookingDto = z.infer<typeof bookingSchema>;
-
-export const webhookEvent = z.object({
-  id: z.string().min(1).max(255),
-  type: z.enum(['payment.succeeded', 'payment.failed']),
-  bookingId: z.uuid(),
-  amount: z.number().int().min(0),
-  currency: z.string().regex(/^[A-Z]{3}$/),
-});
-export type WebhookEvent = z.infer<typeof webhookEvent>;

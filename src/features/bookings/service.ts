@@ -8,11 +8,11 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Client, Db, Queryable } from '../../db/pool.ts';
 import { isPgError } from '../../db/pool.ts';
-import type { AuthUser } from '../../http/auth.ts';
-import { notFound, serviceUnavailable, validationFailed } from '../../http/errors.ts';
-import type { Metrics } from '../../http/metrics.ts';
-import { decodeCursor, toPage } from '../../http/schemas.ts';
-import type { PaymentProvider } from '../payments/provider.ts';
+import { notFound, serviceUnavailable, validationFailed } from '../../domain/errors.ts';
+import type { AuthUser } from '../../domain/identity.ts';
+import type { ServiceMetrics as Metrics } from '../../domain/metrics.ts';
+import { decodeCursor, toPage } from '../../domain/paging.ts';
+import type { PaymentService } from '../payments/service.ts';
 import type { ShowService } from '../shows/service.ts';
 import { bestBlock } from './best-seats.ts';
 import {
@@ -28,31 +28,12 @@ import {
   showNotBookable,
 } from './errors.ts';
 import * as repo from './repo.ts';
-import type { BookingDto, BookingStatus, HoldBody, WebhookEvent } from './schemas.ts';
-
-/**
- * A provider that does not answer in time: the confirm answers 503 and may be retried; the
- * provider's idempotency key (the booking id) makes sure a retry never charges twice. The
- * bound stays below idle_in_transaction_session_timeout so the transaction is never killed
- * under a charge.
- */
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(serviceUnavailable('The payment provider did not answer in time; retry — you will not be charged twice.')), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import type { BookingDto, BookingStatus, HoldBody } from './schemas.ts';
 
 export interface BookingDeps {
   db: Db;
-  payments: PaymentProvider;
+  /** The payments feature: charges, refunds (src/features/payments/service.ts). */
+  payments: PaymentService;
   shows: ShowService;
   holdTtlSeconds: number;
   maxPendingHoldsPerUser: number;
@@ -60,7 +41,8 @@ export interface BookingDeps {
   maxSeatsPerUserPerShow: number;
   /** Seconds before a user may hold seats they cancelled or let lapse again (REHOLD_COOLDOWN_SECONDS); 0: none. */
   reholdCooldownSeconds: number;
-  paymentTimeoutMs?: number;
+  /** How long a hold waits for seat locks another transaction holds (then 55P03 → 503); the app passes DB_LOCK_TIMEOUT_MS; default 2000. */
+  seatLockWaitMs?: number;
   metrics?: Metrics;
   logger?: Logger;
 }
@@ -129,62 +111,28 @@ export function createBookingService(deps: BookingDeps) {
   async function list(f: { userId?: string; showId?: string; status?: BookingStatus | undefined; limit: number; cursor?: string | undefined }) {
     const before = decodeCursor(f.cursor, cursorSchema);
     const rows = await repo.listBookingViews(db.pool, { userId: f.userId, showId: f.showId, status: f.status, before, limit: f.limit + 1 });
-    return toPage(rows, f.limit, (r) => [r.created_at.toISOString(), r.id], toDto);
-  }
-
-  /** Locks a booking the caller may act on; another user's booking is a 404, never a 403. */
-  async function lockOwned(c: Client, user: AuthUser, id: string): Promise<repo.BookingLockRow> {
-    const b = await repo.lockBooking(c, id);
-    if (b === undefined || (b.user_id !== user.id && user.role !== 'admin')) throw notFound('booking');
-    return b;
-  }
-
-  /**
-   * Refunds what is refund_pending for these bookings, or this show's (up to 100 at a time;
-   * all bookings when the scope is empty: the sweep). Each payment
-   * is claimed with FOR UPDATE SKIP LOCKED for the call, so two processes never refund the
-   * same payment at once; the payment id is the provider's idempotency key. What fails
-   * stays refund_pending and the sweep retries it.
-   */
-  async function refund(scope: { bookingIds?: string[]; showId?: string }): Promise<number> {
-    if (scope.bookingIds !== undefined && scope.bookingIds.length === 0) return 0;
-    let refunded = 0;
-    try {
-      await db.tx(async (c) => {
-        const pending = await repo.claimRefundPending(c, scope, 100);
-        for (const p of pending) {
-          const r = await withTimeout(
-            payments.refund({ paymentId: p.id, reference: p.provider_ref, amount: p.amount, currency: p.currency }),
-            deps.paymentTimeoutMs ?? 5000,
-          );
-          if (r.ok) {
-            await repo.markRefunded(c, p.id);
-            refunded++;
-          }
-        }
-      });
-    } catch (err) {
-      deps.logger?.warn({ err }, 'refund failed; the sweep will retry');
-    }
-    return refunded;
+    return toPage(rows, f.limit, (r) => [r.cursor_at, r.id], toDto);
   }
 
   return {
     view,
 
     /**
-     * Holds seats: one transaction that takes the user's advisory lock, locks the seats in
-     * id order, frees lapsed holds on them, and claims them until now + HOLD_TTL_SECONDS.
+     * Holds seats: one statement (hold_seats(), migration 009) that takes the user's advisory
+     * lock, answers what is already decided without locks, locks the seats in id order
+     * (waiting at most seatLockWaitMs for a claim in flight), frees lapsed holds on them,
+     * claims them until now + HOLD_TTL_SECONDS and returns the booking document: one round
+     * trip, replays included.
      * @throws NOT_FOUND (show), VALIDATION_FAILED (seats not of the show), SHOW_NOT_BOOKABLE,
-     * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (no seat is claimed; lapsed holds found on the way are still ended), IDEMPOTENCY_KEY_REUSED,
-     * SEAT_LIMIT_REACHED (MAX_SEATS_PER_USER_PER_SHOW), REHOLD_COOLDOWN (REHOLD_COOLDOWN_SECONDS, with Retry-After).
+     * HOLD_LIMIT_REACHED, SEATS_UNAVAILABLE (names only seats committed bookings hold or have bought; lapsed holds found on the way are still ended), IDEMPOTENCY_KEY_REUSED,
+     * SEAT_LIMIT_REACHED (MAX_SEATS_PER_USER_PER_SHOW), REHOLD_COOLDOWN (REHOLD_COOLDOWN_SECONDS, with Retry-After);
+     * a seat lock not granted within seatLockWaitMs rejects with SQLSTATE 55P03 (503, Retry-After).
      */
     async hold(user: AuthUser, body: HoldBody, idempotencyKey?: string): Promise<{ booking: BookingDto; replayed: boolean }> {
       const seatIds = [...new Set(body.seatIds.map((s) => s.toLowerCase()))].sort();
       let result: repo.HoldResult;
-      let booking: BookingDto | undefined;
-      // One pool checkout for the hold and its answer: once the hold has committed, the answer
-      // never waits for (or times out on) another connection.
+      // An explicit checkout rather than pool.query: pool.query destroys its client on any
+      // error, and a lock timeout (55P03) is an answer here, not a broken connection.
       const client = await db.pool.connect();
       let broken: Error | undefined;
       try {
@@ -198,14 +146,17 @@ export function createBookingService(deps: BookingDeps) {
           cooldownSeconds: deps.reholdCooldownSeconds,
           idempotencyKey: idempotencyKey ?? null,
           requestHash: requestHash(body),
+          lockWaitMs: deps.seatLockWaitMs ?? 2000,
         });
-        if (result.booking_id !== null) [booking] = await views([result.booking_id], client);
       } catch (err) {
         if (isPgError(err) && err.code === '23505' && err.constraint === 'booking_seats_one_active_claim') {
           // The database's last line of defence fired: report it as the conflict it is.
           count('unavailable');
           throw seatsUnavailable([]);
         }
+        // A seat lock not granted within lockWaitMs: 503 with Retry-After (http/problem.ts),
+        // never a 409 naming seats nobody may end up holding. Counted to show how often.
+        if (isPgError(err) && err.code === '55P03') count('lock_timeout');
         if (!isPgError(err)) broken = err instanceof Error ? err : new Error(String(err));
         throw err;
       } finally {
@@ -214,9 +165,10 @@ export function createBookingService(deps: BookingDeps) {
       switch (result.outcome) {
         case 'held':
         case 'replayed': {
+          if (result.booking === null) throw notFound('booking'); // not reached: the function returns it with these outcomes
           if (result.outcome === 'held') deps.shows.invalidateSeatMap(body.showId);
           count(result.outcome);
-          return { booking: booking ?? (await view(result.booking_id ?? '')), replayed: result.outcome === 'replayed' };
+          return { booking: result.booking, replayed: result.outcome === 'replayed' };
         }
         case 'key_reused':
           throw idempotencyKeyReused();
@@ -247,76 +199,65 @@ export function createBookingService(deps: BookingDeps) {
     },
 
     /**
-     * Pays and confirms. The booking row stays locked while the provider charges, so at most
-     * one charge happens; a confirm racing the hold's expiry is decided under that lock.
-     * @throws BOOKING_EXPIRED, BOOKING_CANCELLED, PAYMENT_DECLINED (the hold stays).
+     * Pays and confirms, holding no connection and no lock while the provider charges
+     * (payments.pay: one statement records the attempt, the provider is called, one statement
+     * settles it and returns the booking). Concurrent confirms of one booking share one
+     * attempt and its idempotency key, so the provider charges once; a charge that comes back
+     * after the hold was expired or the booking cancelled is refunded before the answer.
+     * @throws NOT_FOUND, BOOKING_EXPIRED, BOOKING_CANCELLED, SHOW_NOT_BOOKABLE, PAYMENT_DECLINED (the hold stays),
+     * SERVICE_UNAVAILABLE (the provider did not answer in PAYMENT_TIMEOUT_MS: a retry continues the same attempt).
      */
     async confirm(user: AuthUser, id: string, paymentToken: string): Promise<BookingDto> {
-      const outcome = await db.tx(async (c) => {
-        const b = await lockOwned(c, user, id);
-        if (b.status === 'confirmed') return { kind: 'already' as const };
-        if (b.status === 'cancelled') return { kind: 'cancelled' as const };
-        if (b.status === 'expired') return { kind: 'expired' as const };
-        if (b.lapsed) {
-          await repo.setBookingStatus(c, id, 'expired');
-          return { kind: 'expired' as const, showId: b.show_id };
-        }
-        if (b.show_status === 'cancelled' || b.show_started) return { kind: 'not_bookable' as const };
-        const charge = await withTimeout(
-          payments.charge({ bookingId: id, amount: b.total, currency: b.currency, token: paymentToken }),
-          deps.paymentTimeoutMs ?? 5000,
-        );
-        if (!charge.ok) {
-          await repo.insertPayment(c, { bookingId: id, provider: payments.name, reference: null, status: 'failed', amount: b.total, currency: b.currency, reason: charge.reason });
-          return { kind: 'declined' as const, reason: charge.reason };
-        }
-        await repo.insertPayment(c, { bookingId: id, provider: payments.name, reference: charge.reference, status: 'succeeded', amount: b.total, currency: b.currency });
-        await repo.setBookingStatus(c, id, 'confirmed');
-        return { kind: 'confirmed' as const, showId: b.show_id };
-      });
-      switch (outcome.kind) {
+      const r = await payments.pay({ bookingId: id, userId: user.id, admin: user.role === 'admin', token: paymentToken });
+      switch (r.outcome) {
+        case 'confirmed':
+          if (r.showId !== null) {
+            deps.shows.invalidateSeatMap(r.showId);
+            count('confirmed');
+          }
+          return r.booking as BookingDto;
+        case 'not_found':
+          throw notFound('booking');
         case 'not_bookable':
           throw showNotBookable('The show has started or was cancelled; the booking can no longer be paid.');
         case 'cancelled':
           throw bookingCancelled();
         case 'expired':
-          if ('showId' in outcome) deps.shows.invalidateSeatMap(outcome.showId);
+          if (r.showId !== null) deps.shows.invalidateSeatMap(r.showId);
           count('expired');
           throw bookingExpired();
         case 'declined':
           count('declined');
-          throw paymentDeclined(outcome.reason);
-        case 'confirmed':
-          deps.shows.invalidateSeatMap(outcome.showId);
-          count('confirmed');
-          break;
-        case 'already':
-          break;
+          throw paymentDeclined(r.reason);
+        case 'no_answer':
+          throw serviceUnavailable('The payment provider did not answer in time; retry — you will not be charged twice.');
       }
-      return view(id);
     },
 
     /**
-     * Cancels: the seats are free at once; a confirmed booking's payment is refunded.
-     * Cancelling a cancelled booking answers it unchanged.
-     * @throws BOOKING_NOT_CANCELLABLE for an expired booking or once the show started.
+     * Cancels in one statement (booking_cancel(), which also returns the booking): the seats
+     * are free at once; a confirmed booking's payment becomes refund_pending and is refunded
+     * after that, outside any transaction. Cancelling a cancelled booking answers it unchanged.
+     * @throws NOT_FOUND; BOOKING_NOT_CANCELLABLE for an expired booking or once the show started.
      */
     async cancel(user: AuthUser, id: string): Promise<BookingDto> {
-      const outcome = await db.tx(async (c) => {
-        const b = await lockOwned(c, user, id);
-        if (b.status === 'cancelled') return { kind: 'unchanged' as const };
-        if (b.status === 'expired' || b.lapsed) throw bookingNotCancellable('The booking has expired.');
-        if (b.show_started) throw bookingNotCancellable('The show has already started.');
-        await repo.setBookingStatus(c, id, 'cancelled');
-        if (b.status === 'confirmed') await repo.markRefundPending(c, [id]);
-        return { kind: 'cancelled' as const, showId: b.show_id };
-      });
-      if (outcome.kind === 'cancelled') {
-        deps.shows.invalidateSeatMap(outcome.showId);
-        count('cancelled');
-        await refund({ bookingIds: [id] });
+      const r = await repo.cancelBooking(db.pool, { bookingId: id, userId: user.id, admin: user.role === 'admin' });
+      switch (r.outcome) {
+        case 'not_found':
+          throw notFound('booking');
+        case 'expired':
+          throw bookingNotCancellable('The booking has expired.');
+        case 'started':
+          throw bookingNotCancellable('The show has already started.');
+        case 'unchanged':
+          return r.booking as BookingDto;
+        case 'cancelled':
+          if (r.show_id !== null) deps.shows.invalidateSeatMap(r.show_id);
+          count('cancelled');
+          // Refunded at once: read the booking again so the answer says so.
+          if (r.refund && (await payments.refund({ bookingIds: [id] })) > 0) return view(id);
+          return r.booking as BookingDto;
       }
-      return view(id);
     },
 
     /** Owner or admin; anyone else gets 404. */
@@ -349,57 +290,22 @@ export function createBookingService(deps: BookingDeps) {
     async cancelBookingsOfShow(c: Client, showId: string): Promise<string[]> {
       await repo.lockAllSeatsOfShow(c, showId);
       const ids = await repo.cancelBookingsOfShow(c, showId);
-      if (ids.length > 0) await repo.markRefundPending(c, ids);
+      await payments.markRefundPending(c, ids);
       return ids;
-    },
-
-    refund,
-
-    /**
-     * Provider callback, already verified. The same event id twice changes nothing. A
-     * success for a pending, unexpired booking confirms it; a success that cannot be kept
-     * (the hold lapsed, the booking was cancelled) is recorded as refund_pending.
-     */
-    async handleWebhook(event: WebhookEvent): Promise<{ duplicate: boolean; outcome: string }> {
-      const result = await db.tx(async (c) => {
-        const fresh = await repo.recordWebhookEvent(c, { id: event.id, type: event.type, bookingId: event.bookingId, outcome: 'processing' });
-        if (!fresh) return { duplicate: true, outcome: 'duplicate' };
-        const b = await repo.lockBooking(c, event.bookingId);
-        let outcome: string;
-        if (b === undefined) {
-          outcome = 'unknown_booking';
-        } else if (event.type === 'payment.failed') {
-          await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'failed', amount: event.amount, currency: event.currency, reason: 'provider_reported_failure', kind: 'webhook' });
-          outcome = 'failure_recorded';
-        } else if (b.status === 'confirmed' && (await repo.hasSucceededPayment(c, b.id))) {
-          outcome = 'already_confirmed';
-        } else if (b.status === 'pending' && !b.lapsed && event.amount === b.total && event.currency === b.currency) {
-          await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'succeeded', amount: event.amount, currency: event.currency, kind: 'webhook' });
-          await repo.setBookingStatus(c, b.id, 'confirmed');
-          outcome = 'confirmed';
-        } else {
-          if (b.status === 'pending' && b.lapsed) await repo.setBookingStatus(c, b.id, 'expired');
-          const reason = event.amount !== b.total || event.currency !== b.currency ? 'amount_mismatch' : `booking_${b.lapsed ? 'expired' : b.status}`;
-          await repo.insertPayment(c, { bookingId: b.id, provider: payments.name, reference: event.id, status: 'refund_pending', amount: event.amount, currency: event.currency, reason, kind: 'webhook' });
-          outcome = 'refund_pending';
-        }
-        await repo.setWebhookOutcome(c, event.id, outcome);
-        return { duplicate: false, outcome };
-      });
-      if (result.outcome === 'refund_pending') await refund({ bookingIds: [event.bookingId] });
-      return result;
     },
 
     /**
      * One pass of the expiry sweep: lapsed holds become expired and their seats are
-     * announced free; pending refunds are retried. Safe with many processes (SKIP LOCKED).
+     * announced free; then payments' pass: charge attempts left open on bookings that are
+     * gone are refunded by key, and pending refunds are retried. Safe with many processes
+     * (SKIP LOCKED, refund leases).
      */
     async sweep(batch = 500): Promise<{ expired: number; refunded: number }> {
       const expiredRows = await repo.expireDue(db.pool, batch);
       for (const showId of new Set(expiredRows.map((r) => r.show_id))) deps.shows.invalidateSeatMap(showId);
       const expired = expiredRows.length;
       if (expired > 0) deps.metrics?.bookings.inc({ outcome: 'expired' }, expired);
-      const refunded = await refund({});
+      const { refunded } = await payments.sweep();
       return { expired, refunded };
     },
   };

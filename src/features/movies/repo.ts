@@ -1,4 +1,5 @@
 /** SQL for movies: one function per statement. */
+import { escapeLike } from '../../db/like.ts';
 import type { Queryable } from '../../db/pool.ts';
 import type { MovieCreate, MoviePatch } from './schemas.ts';
 
@@ -58,10 +59,6 @@ export async function listMovies(
     f.limit,
   ]);
   return rows;
-}
-
-export function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
 
 export async function updateMovie(db: Queryable, id: string, p: MoviePatch): Promise<MovieRow | undefined> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { paginationQuery } from '../../http/schemas.ts';
+import { paginationQuery } from '../../domain/paging.ts';
 
 const text = (max: number) => z.string().trim().min(1, 'Must not be empty.').max(max);
 const genre = z.string().trim().min(1).max(50);

@@ -1,7 +1,7 @@
 /** Movies: public reads, admin writes. Removal is a soft delete so booking history keeps working. */
 import type { Db } from '../../db/pool.ts';
-import { conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, toPage } from '../../http/schemas.ts';
+import { conflict, notFound } from '../../domain/errors.ts';
+import { decodeCursor, toPage } from '../../domain/paging.ts';
 import { z } from 'zod';
 import * as repo from './repo.ts';
 import type { MovieCreate, MovieDto, MoviePatch } from './schemas.ts';

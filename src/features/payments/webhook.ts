@@ -5,12 +5,12 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
-import { AppError } from '../../http/errors.ts';
+import { DomainError } from '../../domain/errors.ts';
 import { defineRoute, type RouteContext } from '../../http/route.ts';
 import { problem } from '../../http/schemas.ts';
 import { z } from 'zod';
-import { webhookEvent } from '../bookings/schemas.ts';
-import type { BookingService } from '../bookings/service.ts';
+import { webhookEvent } from './schemas.ts';
+import type { PaymentService } from './service.ts';
 
 const TOLERANCE_SECONDS = 300;
 
@@ -18,7 +18,7 @@ export function sign(secret: string, timestamp: number, rawBody: string): string
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`;
 }
 
-const badSignature = (detail: string) => new AppError(401, 'UNAUTHENTICATED', 'Invalid signature', detail);
+const badSignature = (detail: string) => new DomainError('unauthenticated', 'UNAUTHENTICATED', 'Invalid signature', detail);
 
 export function verifySignature(secret: string, header: string | undefined, rawBody: Buffer | undefined, nowSeconds: number): void {
   if (header === undefined || rawBody === undefined) throw badSignature('The Marquee-Signature header is missing.');
@@ -37,7 +37,7 @@ export function verifySignature(secret: string, header: string | undefined, rawB
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw badSignature('The signature does not match.');
 }
 
-export function webhookRoutes(ctx: RouteContext, bookings: BookingService, secret: string): void {
+export function webhookRoutes(ctx: RouteContext, payments: PaymentService, secret: string): void {
   defineRoute(
     ctx,
     {
@@ -45,7 +45,9 @@ export function webhookRoutes(ctx: RouteContext, bookings: BookingService, secre
       path: '/payments/webhook',
       tag: 'Payments',
       summary: 'Payment provider callback (HMAC-signed)',
-      description: 'Confirms or fails a booking idempotently: the same event id twice changes nothing the second time.',
+      description:
+        'Confirms or fails a booking idempotently: the same event id twice changes nothing the second time. ' +
+        'A payment.succeeded that arrives while a confirm of the booking is still waiting for the provider settles that confirm’s charge attempt (it is the same charge): nothing is kept twice.',
       access: 'public',
       headers: { 'Marquee-Signature': { description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">', required: true } },
       body: webhookEvent,
@@ -61,7 +63,7 @@ export function webhookRoutes(ctx: RouteContext, bookings: BookingService, secre
       },
     },
     async ({ body }, _req, res) => {
-      const r = await bookings.handleWebhook(body);
+      const r = await payments.handleWebhook(body);
       res.json({ received: true, duplicate: r.duplicate, outcome: r.outcome });
     },
   );

@@ -79,6 +79,32 @@ export async function listShows(
   return rows;
 }
 
+/**
+ * The movie a new show plays, share-locked: it cannot be removed while the show is added.
+ * (The shows feature reads the catalogue tables with its own SQL, never through another feature's repo.)
+ */
+export async function shareLockMovie(db: Queryable, id: string): Promise<{ id: string; duration_minutes: number } | undefined> {
+  const { rows } = await db.query<{ id: string; duration_minutes: number }>(
+    `SELECT id, duration_minutes FROM movies WHERE id = $1 AND deleted_at IS NULL FOR SHARE`,
+    [id],
+  );
+  return rows[0];
+}
+
+/**
+ * The screen a new show is on, its theatre share-locked: a theatre removed before the lock
+ * is granted is re-checked after it (the join is re-evaluated), so its screen is not found.
+ */
+export async function shareLockScreen(db: Queryable, id: string): Promise<{ id: string; theatre_id: string } | undefined> {
+  const { rows } = await db.query<{ id: string; theatre_id: string }>(
+    `SELECT sc.id, sc.theatre_id FROM screens sc JOIN theatres t ON t.id = sc.theatre_id
+      WHERE sc.id = $1 AND t.deleted_at IS NULL
+      FOR SHARE OF t`,
+    [id],
+  );
+  return rows[0];
+}
+
 export async function insertShow(
   db: Queryable,
   s: { movieId: string; screenId: string; theatreId: string; startsAt: Date; durationMinutes: number; cleaningMinutes: number; prices: Record<string, number>; currency: string },
@@ -144,10 +170,13 @@ export interface SeatMapRow {
 
 /** The seat map in one query: every seat of the show with its live status. */
 export async function seatMap(db: Queryable, showId: string): Promise<SeatMapRow[]> {
-  const { rows } = await db.query<SeatMapRow>(
+  const { rows } = await db.query<SeatMapRow>({
+    // A named (prepared) statement: each connection plans it once. Planning this join took
+    // ~0.3 ms of a ~0.7 ms miss, more than running it (~0.1 ms for a 100-seat show).
+    name: 'shows.seatMap',
     // The availability rule (see the top of this file), filtered by show first so that only
     // this show's claims are read (through booking_seats_show_active_idx).
-    `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status,
+    text: `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status,
             c.hold_expires_at, now() AS db_now
        FROM show_seats ss
        LEFT JOIN (
@@ -160,8 +189,8 @@ export async function seatMap(db: Queryable, showId: string): Promise<SeatMapRow
        ) c ON c.show_seat_id = ss.id
       WHERE ss.show_id = $1
       ORDER BY ss.row_index, ss.number`,
-    [showId],
-  );
+    values: [showId],
+  });
   return rows;
 }
 

@@ -1,7 +1,7 @@
 import { defineRoute, type RouteContext } from '../../http/route.ts';
 import { idParams, listOf, problem } from '../../http/schemas.ts';
 import { seatMapSchema, showCreate, showListQuery, showSchema } from './schemas.ts';
-import { matchesEtag } from '../../http/fast-seat-map.ts';
+import { sendTaggedJson } from '../../http/conditional.ts';
 import type { SeatEventHub } from './seat-events.ts';
 import type { ShowService } from './service.ts';
 
@@ -87,14 +87,8 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
       responses: { 200: { description: 'The seat map', schema: seatMapSchema }, 304: { description: 'Not modified' }, 404: problem('NOT_FOUND') },
     },
     async ({ params }, req, res) => {
-      const { body, etag } = await shows.seatMap(params.id);
-      res.setHeader('ETag', etag);
-      res.setHeader('Cache-Control', 'no-cache');
-      if (matchesEtag(req.headers['if-none-match'], etag)) {
-        res.status(304).end();
-        return;
-      }
-      res.type('application/json').send(body);
+      // The cached map's bytes and ETag, written as they are (200, or 304 on a match).
+      sendTaggedJson(req, res, await shows.seatMap(params.id));
     },
   );
   defineRoute(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isoDateTime, paginationQuery } from '../../http/schemas.ts';
+import { paginationQuery } from '../../domain/paging.ts';
+import { isoDateTime } from '../../domain/schemas.ts';
 import { seatCategory } from '../theatres/schemas.ts';
 
 export const money = z.number().int('Money is an integer in minor units (cents).').min(0).max(10_000_000);

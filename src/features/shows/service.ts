@@ -7,10 +7,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Client, Db } from '../../db/pool.ts';
 import { isPgError } from '../../db/pool.ts';
-import { conflict, notFound, validationFailed } from '../../http/errors.ts';
-import { decodeCursor, toPage } from '../../http/schemas.ts';
-import * as movieRepo from '../movies/repo.ts';
-import * as theatreRepo from '../theatres/repo.ts';
+import { conflict, notFound, validationFailed } from '../../domain/errors.ts';
+import { decodeCursor, toPage } from '../../domain/paging.ts';
 import * as repo from './repo.ts';
 import type { SeatEventHub } from './seat-events.ts';
 import type { SeatMap, ShowCreate, ShowDto } from './schemas.ts';
@@ -137,11 +135,10 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
       }
       const id = await db.tx(async (c) => {
         // Share locks: a movie or theatre cannot be removed while a show of it is being added.
-        const movie = await movieRepo.findMovie(c, input.movieId, { lock: 'share' });
+        const movie = await repo.shareLockMovie(c, input.movieId);
         if (movie === undefined) throw notFound('movie');
-        const screen = await theatreRepo.findScreen(c, input.screenId);
+        const screen = await repo.shareLockScreen(c, input.screenId);
         if (screen === undefined) throw notFound('screen');
-        if ((await theatreRepo.findTheatre(c, screen.theatre_id, { lock: 'share' })) === undefined) throw notFound('screen');
 
         const categories = await repo.screenCategories(c, screen.id);
         const errors = [
@@ -214,12 +211,6 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
       } finally {
         if (inflight.get(showId)?.promise === promise) inflight.delete(showId);
       }
-    },
-
-    /** The cached map if it is valid now, without touching the database (the fast path). */
-    cachedSeatMap(showId: string): SeatMapWithTag | undefined {
-      const hit = cache.get(showId);
-      return hit !== undefined && Date.now() < hit.validUntil && cacheUsable() ? hit : undefined;
     },
 
     /** Drops this process's cached map at once (a write here committed; the trigger's notice follows). */

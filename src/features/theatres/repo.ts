@@ -1,6 +1,6 @@
 /** SQL for theatres, screens and their seats. */
 import type { Queryable } from '../../db/pool.ts';
-import { escapeLike } from '../movies/repo.ts';
+import { escapeLike } from '../../db/like.ts';
 import type { ScreenCreate, TheatreCreate, TheatrePatch } from './schemas.ts';
 
 export interface TheatreRow {

@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import type { Db } from '../../db/pool.ts';
 import { isPgError } from '../../db/pool.ts';
-import { conflict, notFound } from '../../http/errors.ts';
-import { decodeCursor, toPage } from '../../http/schemas.ts';
+import { conflict, notFound } from '../../domain/errors.ts';
+import { decodeCursor, toPage } from '../../domain/paging.ts';
 import { hasDependents } from '../movies/service.ts';
 import * as repo from './repo.ts';
 import type { ScreenCreate, ScreenDto, TheatreCreate, TheatreDto, TheatrePatch } from './schemas.ts';

@@ -1,0 +1,8 @@
+/** Who is calling, as services see it: set by http/auth.ts from a verified access token. */
+
+/** `staff` (ushers) is treated like `customer` everywhere for now. */
+export type Role = 'customer' | 'staff' | 'admin';
+export interface AuthUser {
+  id: string;
+  role: Role;
+}

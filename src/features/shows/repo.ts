@@ -163,9 +163,11 @@ export interface SeatMapRow {
   category: string;
   price: number;
   status: 'available' | 'held' | 'booked';
-  /** When a held seat's hold lapses (then it reads available without any write). */
-  hold_expires_at: Date | null;
-  db_now: Date;
+  /**
+   * Milliseconds until a held seat's hold lapses (then it reads available without any write),
+   * on the database clock; a number, not two timestamps per row to parse.
+   */
+  hold_ms_left: number | null;
 }
 
 /** The seat map in one query: every seat of the show with its live status. */
@@ -174,19 +176,22 @@ export async function seatMap(db: Queryable, showId: string): Promise<SeatMapRow
     // A named (prepared) statement: each connection plans it once. Planning this join took
     // ~0.3 ms of a ~0.7 ms miss, more than running it (~0.1 ms for a 100-seat show).
     name: 'shows.seatMap',
-    // The availability rule (see the top of this file), filtered by show first so that only
-    // this show's claims are read (through booking_seats_show_active_idx).
+    // The availability rule (see the top of this file). Each seat looks up its own claim
+    // through the unique index of active claims (at most one per seat: LIMIT 1 keeps it a
+    // per-seat probe), so the cost grows with the seats, never with seats × claims: a join on
+    // the show's claims was planned, on a new show's stale statistics (3 seats, 1 claim
+    // estimated), as a nested loop with a join filter, 26 ms for 600 sold seats (2.8 ms so).
     text: `SELECT ss.id, ss.row_label AS row, ss.number, ss.category, ss.price, coalesce(c.status, 'available') AS status,
-            c.hold_expires_at, now() AS db_now
+            (extract(epoch FROM c.hold_expires_at - now()) * 1000)::float8 AS hold_ms_left
        FROM show_seats ss
-       LEFT JOIN (
-         SELECT bs.show_seat_id,
-                CASE WHEN bs.booking_status = 'confirmed' THEN 'booked' ELSE 'held' END AS status,
+       LEFT JOIN LATERAL (
+         SELECT CASE WHEN bs.booking_status = 'confirmed' THEN 'booked' ELSE 'held' END AS status,
                 CASE WHEN bs.booking_status = 'pending' THEN b.expires_at END AS hold_expires_at
            FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id
-          WHERE bs.show_id = $1 AND bs.booking_status IN ('pending', 'confirmed')
+          WHERE bs.show_seat_id = ss.id AND bs.booking_status IN ('pending', 'confirmed')
             AND (bs.booking_status = 'confirmed' OR b.expires_at > now())
-       ) c ON c.show_seat_id = ss.id
+          LIMIT 1
+       ) c ON true
       WHERE ss.show_id = $1
       ORDER BY ss.row_index, ss.number`,
     values: [showId],

@@ -61,8 +61,12 @@ it('seat-map cache: a hold that lapses reads available at its expiry, with no sw
   const show = await makeShow(t, admin);
   const seats = await seatMap(t, show.id);
   const u = users[2] as SignedIn;
-  const res = await t.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [seats[2]?.id] } });
+  // Watch from before the hold and wait for its own event, so that event cannot arrive late
+  // and be mistaken for one announcing the lapse.
   const events = await watchSeatEvents(t, show.id);
+  const res = await t.request<{ id: string }>('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [seats[2]?.id] } });
+  await events.waitFor(seatIs(seats[2]?.id ?? '', 'held'));
+  const before = events.events.length;
   // Shorten the hold to ~700 ms from now (no trigger fires: only bookings changes).
   const [row] = await t.sql<{ expires_ms: number }>(
     `UPDATE bookings SET expires_at = now() + interval '700 milliseconds' WHERE id = $1 RETURNING extract(epoch FROM expires_at) * 1000 AS expires_ms`,
@@ -81,7 +85,7 @@ it('seat-map cache: a hold that lapses reads available at its expiry, with no sw
   assert.equal((await t.request('POST', '/api/v1/bookings', { token: u.token, body: { showId: show.id, seatIds: [marker] } })).status, 201);
   await events.waitFor(seatIs(marker, 'held'));
   events.close();
-  assert.deepEqual(events.events.map((e) => e.seats), [[{ id: marker, status: 'held' }]]);
+  assert.deepEqual(events.events.slice(before).map((e) => e.seats), [[{ id: marker, status: 'held' }]]);
   assert.equal((await t.sql(`SELECT status FROM bookings WHERE id = $1`, [res.body.id]))[0]?.['status'], 'pending', 'no sweep ran');
 });
 

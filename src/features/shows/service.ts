@@ -95,7 +95,7 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
     const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
     let ttl = SEAT_MAP_MAX_AGE_MS;
     for (const r of rows) {
-      if (r.hold_expires_at !== null) ttl = Math.min(ttl, r.hold_expires_at.getTime() - r.db_now.getTime());
+      if (r.hold_ms_left !== null) ttl = Math.min(ttl, r.hold_ms_left);
     }
     const entry = { map, body, etag, validUntil: Date.now() + ttl };
     // Store only if nothing about this show changed while we were reading it.

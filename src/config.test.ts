@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, envSchema, loadConfig } from './config.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'marquee-config-'));
 
@@ -83,4 +84,34 @@ it('config: TRUST_PROXY a hop count, addresses or CIDRs, or false/0 → the Expr
   assert.equal(trust('false'), false);
   assert.equal(trust(''), false);
   assert.deepEqual(trust('10.0.0.5, 10.1.0.0/16,loopback,fd00::/8'), ['10.0.0.5', '10.1.0.0/16', 'loopback', 'fd00::/8']);
+});
+
+it('config: .env.example lists every setting of src/config.ts, each with its default (or what unset means) and a meaning, and nothing else', () => {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../.env.example');
+  const listed = new Map<string, { value: string; meaning: string }>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^#?\s*([A-Z][A-Z0-9_]*)=(\S*)\s*(?:#\s*(.*))?$/.exec(line);
+    if (m === null) continue;
+    const [, name = '', value = '', meaning = ''] = m;
+    assert.ok(!listed.has(name), `${name} is listed twice`);
+    listed.set(name, { value, meaning: meaning.trim() });
+  }
+  const settings = Object.keys(envSchema.shape);
+  const missing = settings.filter((name) => !listed.has(name));
+  assert.deepEqual(missing, [], `.env.example lacks ${missing.join(', ')}: add each with its default and meaning`);
+  const unknown = [...listed.keys()].filter((name) => !settings.includes(name));
+  assert.deepEqual(unknown, [], `.env.example lists settings src/config.ts does not read: ${unknown.join(', ')}`);
+  for (const [name, schema] of Object.entries(envSchema.shape)) {
+    const entry = listed.get(name);
+    assert.ok(entry !== undefined);
+    assert.ok(entry.meaning.length > 0, `${name}: no meaning after the value`);
+    const parsed = schema.safeParse(undefined);
+    assert.ok(parsed.success, name);
+    if (parsed.data === undefined) {
+      assert.match(entry.meaning, /^unset: /, `${name} has no default: its meaning must start with what "unset:" means`);
+    } else {
+      assert.equal(entry.value, String(parsed.data), `${name}: .env.example shows ${entry.value}, src/config.ts defaults to ${String(parsed.data)}`);
+      assert.equal(schema.safeParse(entry.value).data, parsed.data, `${name}: the default shown parses to the default`);
+    }
+  }
 });

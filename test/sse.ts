@@ -2,6 +2,8 @@
 export interface SseEvent {
   event: string;
   data: string;
+  /** The event's `id:` field, when it has one. */
+  id?: string;
 }
 
 export interface SseStream {
@@ -15,9 +17,9 @@ export interface SseStream {
   close(): void;
 }
 
-export async function openStream(url: string): Promise<SseStream> {
+export async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
   const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
+  const res = await fetch(url, { signal: controller.signal, headers: { accept: 'text/event-stream', ...headers } });
   const events: SseEvent[] = [];
   const waiters: { pred: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
   const commentWaiters: { n: number; resolve: () => void }[] = [];
@@ -71,6 +73,7 @@ export async function openStream(url: string): Promise<SseStream> {
           const block = buffer.slice(0, idx);
           buffer = buffer.slice(idx + 2);
           let event = 'message';
+          let id: string | undefined;
           const data: string[] = [];
           let isComment = true;
           for (const line of block.split('\n')) {
@@ -78,6 +81,7 @@ export async function openStream(url: string): Promise<SseStream> {
             isComment = false;
             if (line.startsWith('event:')) event = line.slice(6).trim();
             else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+            else if (line.startsWith('id:')) id = line.slice(3).trim();
           }
           if (isComment) {
             stream.comments++;
@@ -90,7 +94,7 @@ export async function openStream(url: string): Promise<SseStream> {
             continue;
           }
           if (data.length === 0) continue;
-          const e = { event, data: data.join('\n') };
+          const e: SseEvent = { event, data: data.join('\n'), ...(id === undefined ? {} : { id }) };
           events.push(e);
           for (const w of [...waiters]) {
             if (w.pred(e)) {

@@ -21,7 +21,7 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sc
     raw = undefined;
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw validationFailed([{ path: 'query.cursor', message: 'The cursor is not valid.' }]);
+  if (!parsed.success) throw validationFailed([{ path: 'cursor', message: 'The cursor is not valid.' }]);
   return parsed.data;
 }
 

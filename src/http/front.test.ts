@@ -98,12 +98,12 @@ describe('headers', () => {
       const allowed = await raw(listed.url, 'GET', '/health', { Origin: 'https://app.example.com' });
       assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.com');
       assert.match(String(allowed.headers['vary']), /Origin/);
-      assert.equal(allowed.headers['access-control-expose-headers'], 'ETag,Retry-After,X-Request-Id,RateLimit,RateLimit-Policy');
+      assert.equal(allowed.headers['access-control-expose-headers'], 'Location,ETag,Retry-After,X-Request-Id,RateLimit,RateLimit-Policy,Idempotent-Replayed,Allow');
       const other = await raw(listed.url, 'GET', '/health', { Origin: 'https://evil.example.com' });
       assert.equal(other.headers['access-control-allow-origin'], undefined);
       const preflight = await raw(listed.url, 'OPTIONS', '/api/v1/bookings', { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST' });
       assert.equal(preflight.status, 204);
-      assert.equal(preflight.headers['access-control-allow-headers'], 'Authorization,Content-Type,Idempotency-Key,If-None-Match,X-Request-Id');
+      assert.equal(preflight.headers['access-control-allow-headers'], 'Authorization,Content-Type,Idempotency-Key,If-None-Match,X-Request-Id,Last-Event-ID');
       assert.equal(preflight.headers['x-content-type-options'], 'nosniff');
     } finally {
       await listed.close();

@@ -51,8 +51,8 @@ export interface FrontOptions {
 export function corsOptions(origins: '*' | string[]): CorsOptions {
   return {
     origin: origins,
-    exposedHeaders: ['ETag', 'Retry-After', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Request-Id'],
+    exposedHeaders: ['Location', 'ETag', 'Retry-After', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Idempotent-Replayed', 'Allow'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-None-Match', 'X-Request-Id', 'Last-Event-ID'],
   };
 }
 

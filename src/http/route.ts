@@ -15,12 +15,16 @@ export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
   contentType?: string;
+  /** Response headers it carries, by name from the document's components.headers (Location, ETag, …). */
+  headers?: readonly string[];
 }
 
 export interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   method: Method;
   /** Express path under the router's mount point, e.g. '/movies/:id'. */
   path: string;
+  /** The OpenAPI operationId, a verb first: 'holdSeats', 'getSeatMap'. */
+  operationId: string;
   tag: string;
   summary: string;
   description?: string;
@@ -33,6 +37,11 @@ export interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.
   responses: Record<number, ResponseDoc>;
   /** Middleware that runs before authentication and validation (rate limits). */
   before?: RequestHandler[];
+  /**
+   * Answers carry `Cache-Control: no-store` (tokens, personal data). Default: true for the
+   * routes that need a token ('user', 'admin').
+   */
+  noStore?: boolean;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -151,7 +160,8 @@ export function findNul(root: unknown, prefix: readonly string[]): string[] | un
 
 function parseOrThrow<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.output<T> | undefined {
   if (schema === undefined) return undefined;
-  const nul = findNul(value, where === 'body' ? [] : [where]);
+  // One path style for query and body alike: the field's own name (`limit`, `email`, `seatIds.0`).
+  const nul = findNul(value, []);
   if (nul !== undefined) {
     if (where === 'params') throw notFound();
     throw validationFailed([{ path: nul.join('.'), message: 'Must not contain NUL characters.' }]);
@@ -159,12 +169,38 @@ function parseOrThrow<T extends z.ZodType>(schema: T | undefined, value: unknown
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   if (where === 'params') throw notFound();
-  const errors = zodIssuesToFieldErrors(result.error.issues, where === 'body' ? [] : [where], MAX_FIELD_ERRORS + 1);
+  const errors = zodIssuesToFieldErrors(result.error.issues, [], MAX_FIELD_ERRORS + 1);
   if (errors.length > MAX_FIELD_ERRORS) {
     throw validationFailed(errors.slice(0, MAX_FIELD_ERRORS), `The request is not valid; the first ${MAX_FIELD_ERRORS} problems are listed.`);
   }
   throw validationFailed(errors);
 }
+
+/**
+ * The methods the API answers on a path, for a 405's `Allow` (empty: no such path, a 404).
+ * Only the not-found fallback calls it: no route that matches pays for it.
+ */
+export function allowedMethods(registry: readonly RouteDoc[]): (path: string) => string[] {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const byPattern = new Map<string, { re: RegExp; methods: Set<string> }>();
+  for (const { method, path } of registry) {
+    const source = `^${path.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : escape(part))).join('/')}/?$`;
+    let entry = byPattern.get(source);
+    if (entry === undefined) byPattern.set(source, (entry = { re: new RegExp(source), methods: new Set() }));
+    entry.methods.add(method.toUpperCase());
+    if (method === 'get') entry.methods.add('HEAD');
+  }
+  const entries = [...byPattern.values()];
+  return (path) => {
+    const methods = new Set<string>();
+    for (const { re, methods: m } of entries) if (re.test(path)) for (const x of m) methods.add(x);
+    return [...methods];
+  };
+}
+
+/** Whether a route's answers carry `Cache-Control: no-store` (see RouteDef.noStore). */
+export const noStoreOf = (def: Pick<RouteDef<z.ZodType, z.ZodType, z.ZodType>, 'noStore' | 'access'>): boolean =>
+  def.noStore ?? (def.access === 'user' || def.access === 'admin');
 
 export function defineRoute<
   P extends z.ZodType = z.ZodUndefined,
@@ -177,8 +213,10 @@ export function defineRoute<
 ): void {
   ctx.registry.push({ method: def.method, path: ctx.prefix + def.path, def: def });
   const label = ctx.prefix + def.path;
+  const noStore = noStoreOf(def);
   const run: RequestHandler = async (req: Request, res: Response, _next: NextFunction) => {
     res.locals['route'] = label;
+    if (noStore) res.setHeader('Cache-Control', 'no-store');
     let user: AuthUser | undefined;
     if (def.access !== 'public') {
       user = await ctx.authenticate(req);

@@ -68,6 +68,8 @@ export function authRoutes(ctx: RouteContext, auth: AuthService, opts: { loginRa
     {
       method: 'post',
       path: '/auth/register',
+      operationId: 'register',
+      noStore: true,
       tag,
       summary: 'Create a customer account and sign in',
       access: 'public',
@@ -90,6 +92,8 @@ export function authRoutes(ctx: RouteContext, auth: AuthService, opts: { loginRa
     {
       method: 'post',
       path: '/auth/login',
+      operationId: 'login',
+      noStore: true,
       tag,
       summary: 'Sign in with email and password',
       access: 'public',
@@ -113,6 +117,8 @@ export function authRoutes(ctx: RouteContext, auth: AuthService, opts: { loginRa
     {
       method: 'post',
       path: '/auth/refresh',
+      operationId: 'refreshTokens',
+      noStore: true,
       tag,
       summary: 'Trade a refresh token for a new pair (rotation; reuse revokes the sign-in)',
       access: 'public',
@@ -129,6 +135,7 @@ export function authRoutes(ctx: RouteContext, auth: AuthService, opts: { loginRa
     {
       method: 'post',
       path: '/auth/logout',
+      operationId: 'logout',
       tag,
       summary: 'End the sign-in a refresh token belongs to',
       description:
@@ -149,6 +156,7 @@ export function authRoutes(ctx: RouteContext, auth: AuthService, opts: { loginRa
     {
       method: 'post',
       path: '/auth/logout-all',
+      operationId: 'logoutAll',
       tag,
       summary: 'End every sign-in of the signed-in user',
       description: "Revokes all of the user's refresh tokens and ends all of their access tokens, this one included.",
@@ -167,6 +175,7 @@ export function authRoutes(ctx: RouteContext, auth: AuthService, opts: { loginRa
     {
       method: 'get',
       path: '/me',
+      operationId: 'getMe',
       tag,
       summary: 'The signed-in user',
       access: 'user',
@@ -183,6 +192,7 @@ export function authRoutes(ctx: RouteContext, auth: AuthService, opts: { loginRa
     {
       method: 'patch',
       path: '/users/:id',
+      operationId: 'updateUser',
       tag,
       summary: "Change a user's role",
       description:

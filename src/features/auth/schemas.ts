@@ -31,7 +31,7 @@ export const userSchema = z.object({
   name: z.string(),
   role,
   createdAt: z.iso.datetime(),
-});
+}).meta({ id: 'User' });
 export type UserDto = z.infer<typeof userSchema>;
 
 export const authResponse = z.object({
@@ -40,5 +40,5 @@ export const authResponse = z.object({
   refreshToken: z.string(),
   tokenType: z.literal('Bearer'),
   expiresIn: z.number().int().describe('Seconds until the access token expires.'),
-});
+}).meta({ id: 'AuthResponse' });
 export type AuthResponse = z.infer<typeof authResponse>;

@@ -21,6 +21,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
     {
       method: 'post',
       path: '/bookings',
+      operationId: 'holdSeats',
       tag,
       summary: 'Hold seats of a show (a pending booking until expiresAt)',
       description:
@@ -36,13 +37,16 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       body: holdBody,
       headers: { 'Idempotency-Key': { description: 'Makes retries safe: same key and body → the same booking, nothing new held' } },
       responses: {
-        201: { description: 'Held', schema: bookingSchema },
+        201: { description: 'Held (or, with Idempotent-Replayed, the booking an earlier request with this Idempotency-Key held)', schema: bookingSchema, headers: ['Location', 'Idempotent-Replayed'] },
         404: problem('NOT_FOUND: no such show'),
-        409: problem(
-          'SEATS_UNAVAILABLE (with unavailableSeatIds), SHOW_NOT_BOOKABLE, HOLD_LIMIT_REACHED, ' +
-            'SEAT_LIMIT_REACHED (past MAX_SEATS_PER_USER_PER_SHOW; with maxSeatsPerShow and seatsHeldOrBought) or ' +
-            'REHOLD_COOLDOWN (seats you released less than REHOLD_COOLDOWN_SECONDS ago; with cooldownSeatIds and a Retry-After header)',
-        ),
+        409: {
+          ...problem(
+            'SEATS_UNAVAILABLE (with unavailableSeatIds), SHOW_NOT_BOOKABLE, HOLD_LIMIT_REACHED, ' +
+              'SEAT_LIMIT_REACHED (past MAX_SEATS_PER_USER_PER_SHOW; with maxSeatsPerShow and seatsHeldOrBought) or ' +
+              'REHOLD_COOLDOWN (seats you released less than REHOLD_COOLDOWN_SECONDS ago; with cooldownSeatIds and a Retry-After header)',
+          ),
+          headers: ['Retry-After'],
+        },
         422: problem('VALIDATION_FAILED (seats not of the show) or IDEMPOTENCY_KEY_REUSED'),
       },
     },
@@ -59,6 +63,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
     {
       method: 'post',
       path: '/bookings/:id/confirm',
+      operationId: 'confirmBooking',
       tag,
       summary: 'Pay for a held booking and confirm it',
       access: 'user',
@@ -82,6 +87,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
     {
       method: 'post',
       path: '/bookings/:id/cancel',
+      operationId: 'cancelBooking',
       tag,
       summary: 'Cancel a booking; its seats are free at once and a payment is refunded',
       access: 'user',
@@ -102,6 +108,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
     {
       method: 'get',
       path: '/bookings/:id',
+      operationId: 'getBooking',
       tag,
       summary: 'A booking of yours (admins: anyone’s)',
       access: 'user',
@@ -118,6 +125,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
     {
       method: 'get',
       path: '/bookings',
+      operationId: 'listMyBookings',
       tag,
       summary: 'Your booking history, newest first',
       access: 'user',
@@ -134,6 +142,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
     {
       method: 'get',
       path: '/shows/:id/bookings',
+      operationId: 'listShowBookings',
       tag,
       summary: 'Every booking of a show, any user (admin: audits and support)',
       access: 'admin',
@@ -150,6 +159,7 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
     {
       method: 'post',
       path: '/shows/:id/best-seats',
+      operationId: 'findBestSeats',
       tag: 'Shows',
       summary: 'Suggest the best block of adjacent free seats (not held)',
       access: 'public',

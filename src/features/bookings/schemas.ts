@@ -37,7 +37,7 @@ export const paymentSchema = z.object({
   amount: z.number().int(),
   currency: z.string(),
   createdAt: z.iso.datetime(),
-});
+}).meta({ id: 'Payment' });
 export type PaymentDto = z.infer<typeof paymentSchema>;
 
 export const bookingSchema = z.object({
@@ -59,5 +59,5 @@ export const bookingSchema = z.object({
     theatre: z.object({ id: z.uuid(), name: z.string(), city: z.string() }),
     screen: z.object({ id: z.uuid(), name: z.string() }),
   }),
-});
+}).meta({ id: 'Booking' });
 export type BookingDto = z.infer<typeof bookingSchema>;

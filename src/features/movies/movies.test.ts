@@ -165,11 +165,11 @@ describe('movies: list', () => {
   it('list: bad limit or cursor → 422 naming the query parameter', async () => {
     const big = await t.request<{ errors: { path: string }[] }>('GET', '/api/v1/movies?limit=101');
     assert.equal(big.status, 422);
-    assert.equal(big.body.errors[0]?.path, 'query.limit');
+    assert.equal(big.body.errors[0]?.path, 'limit');
     assert.equal((await t.request('GET', '/api/v1/movies?limit=0')).status, 422);
     const cursor = await t.request<{ errors: { path: string }[] }>('GET', '/api/v1/movies?cursor=garbage');
     assert.equal(cursor.status, 422);
-    assert.equal(cursor.body.errors[0]?.path, 'query.cursor');
+    assert.equal(cursor.body.errors[0]?.path, 'cursor');
     const def = await t.request<Page<MovieBody>>('GET', '/api/v1/movies');
     assert.ok(def.body.items.length <= 20);
   });

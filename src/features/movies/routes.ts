@@ -10,6 +10,7 @@ export function movieRoutes(ctx: RouteContext, movies: MovieService): void {
     {
       method: 'get',
       path: '/movies',
+      operationId: 'listMovies',
       tag,
       summary: 'List movies (search by title, filter by genre and language)',
       access: 'public',
@@ -25,6 +26,7 @@ export function movieRoutes(ctx: RouteContext, movies: MovieService): void {
     {
       method: 'get',
       path: '/movies/:id',
+      operationId: 'getMovie',
       tag,
       summary: 'Get a movie',
       access: 'public',
@@ -40,11 +42,12 @@ export function movieRoutes(ctx: RouteContext, movies: MovieService): void {
     {
       method: 'post',
       path: '/movies',
+      operationId: 'createMovie',
       tag,
       summary: 'Add a movie',
       access: 'admin',
       body: movieCreate,
-      responses: { 201: { description: 'Created', schema: movieSchema } },
+      responses: { 201: { description: 'Created', schema: movieSchema, headers: ['Location'] } },
     },
     async ({ body }, _req, res) => {
       const movie = await movies.create(body);
@@ -56,6 +59,7 @@ export function movieRoutes(ctx: RouteContext, movies: MovieService): void {
     {
       method: 'patch',
       path: '/movies/:id',
+      operationId: 'updateMovie',
       tag,
       summary: 'Change some fields of a movie',
       access: 'admin',
@@ -72,6 +76,7 @@ export function movieRoutes(ctx: RouteContext, movies: MovieService): void {
     {
       method: 'delete',
       path: '/movies/:id',
+      operationId: 'deleteMovie',
       tag,
       summary: 'Remove a movie (kept for booking history)',
       access: 'admin',

@@ -61,5 +61,5 @@ export const movieSchema = z.object({
   releaseDate: z.string().nullable(),
   posterUrl: z.string().nullable(),
   createdAt: z.iso.datetime(),
-});
+}).meta({ id: 'Movie' });
 export type MovieDto = z.infer<typeof movieSchema>;

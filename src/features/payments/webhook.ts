@@ -43,6 +43,7 @@ export function webhookRoutes(ctx: RouteContext, payments: PaymentService, secre
     {
       method: 'post',
       path: '/payments/webhook',
+      operationId: 'paymentWebhook',
       tag: 'Payments',
       summary: 'Payment provider callback (HMAC-signed)',
       description:

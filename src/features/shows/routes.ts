@@ -12,6 +12,7 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
     {
       method: 'get',
       path: '/shows',
+      operationId: 'listShows',
       tag,
       summary: 'List upcoming shows with movie and theatre summaries and available seats',
       access: 'public',
@@ -27,6 +28,7 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
     {
       method: 'get',
       path: '/shows/:id',
+      operationId: 'getShow',
       tag,
       summary: 'Get a show',
       access: 'public',
@@ -42,13 +44,14 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
     {
       method: 'post',
       path: '/shows',
+      operationId: 'createShow',
       tag,
       summary: 'Schedule a show of a movie on a screen',
       description: 'Creates the show and its own seats from the screen layout, priced per category.',
       access: 'admin',
       body: showCreate,
       responses: {
-        201: { description: 'Created', schema: showSchema },
+        201: { description: 'Created', schema: showSchema, headers: ['Location'] },
         404: problem('NOT_FOUND: movie or screen'),
         409: problem('SHOW_OVERLAP'),
       },
@@ -63,6 +66,7 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
     {
       method: 'post',
       path: '/shows/:id/cancel',
+      operationId: 'cancelShow',
       tag,
       summary: 'Cancel a show and every active booking of it',
       access: 'admin',
@@ -78,13 +82,18 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
     {
       method: 'get',
       path: '/shows/:id/seats',
+      operationId: 'getSeatMap',
       tag,
       summary: 'Seat map: every seat of the show with its live status',
       description: 'Sends an ETag; answers 304 to a matching If-None-Match.',
       access: 'public',
       params: idParams,
       headers: { 'If-None-Match': { description: 'ETag of a seat map you have' } },
-      responses: { 200: { description: 'The seat map', schema: seatMapSchema }, 304: { description: 'Not modified' }, 404: problem('NOT_FOUND') },
+      responses: {
+        200: { description: 'The seat map', schema: seatMapSchema, headers: ['ETag'] },
+        304: { description: 'Not modified: the If-None-Match ETag is current; no body', headers: ['ETag'] },
+        404: problem('NOT_FOUND'),
+      },
     },
     async ({ params }, req, res) => {
       // The cached map's bytes and ETag, written as they are (200, or 304 on a match).
@@ -96,13 +105,17 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
     {
       method: 'get',
       path: '/shows/:id/seats/stream',
+      operationId: 'streamSeats',
       tag,
       summary: 'Live seat map: server-sent events of seat status changes',
       description:
         'text/event-stream. First an `event: snapshot` with the whole map, then one unnamed event per change with data ' +
-        '`{"seats":[{"id","status"}]}`, from every server process. Comment lines keep idle streams open.',
+        '`{"seats":[{"id","status"}]}`, from every server process. Comment lines keep idle streams open. Every event has an ' +
+        '`id`: a reconnect with `Last-Event-ID` gets the changes it missed (when the serving process still holds them all, ' +
+        'the last 256 per show), else a fresh snapshot.',
       access: 'public',
       params: idParams,
+      headers: { 'Last-Event-ID': { description: 'The id of the last event received (EventSource sends it on reconnecting): resume after it' } },
       responses: { 200: { description: 'The event stream', contentType: 'text/event-stream' }, 404: problem('NOT_FOUND') },
     },
     async ({ params }, req, res) => {
@@ -118,9 +131,11 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
         if (!res.writableEnded) res.write(chunk);
       };
       const sendSnapshot = async () => {
+        const id = hub.lastEventId(); // read before the map: the map is at least this recent
         const snapshot = await shows.seatMap(showId);
-        send(`event: snapshot\ndata: ${JSON.stringify({ seats: snapshot.map.seats.map((s) => ({ id: s.id, status: s.status })) })}\n\n`);
+        send(`event: snapshot\nid: ${id}\ndata: ${JSON.stringify({ seats: snapshot.map.seats.map((s) => ({ id: s.id, status: s.status })) })}\n\n`);
       };
+      const lastEventId = req.headers['last-event-id'];
       // Events that arrive before the snapshot is out wait for it, so none is lost or reordered.
       let pending: string[] | undefined = [];
       const unsubscribe = await hub.subscribe(showId, (event) => {
@@ -135,13 +150,17 @@ export function showRoutes(ctx: RouteContext, shows: ShowService, hub: SeatEvent
             });
           return;
         }
-        const chunk = `data: ${JSON.stringify({ seats: event.seats })}\n\n`;
+        const chunk = `id: ${hub.eventId(event)}\ndata: ${JSON.stringify({ seats: event.seats })}\n\n`;
         if (pending) pending.push(chunk);
         else send(chunk);
       });
+      // A reconnect with Last-Event-ID: the changes it missed, when this process still has them
+      // all (taken before any await: later ones reach the subscriber above); else a snapshot.
+      const missed = typeof lastEventId === 'string' ? hub.replaySince(showId, lastEventId) : undefined;
       send('retry: 2000\n\n');
       try {
-        await sendSnapshot(); // read after subscribing: nothing falls between the two
+        if (missed === undefined) await sendSnapshot(); // read after subscribing: nothing falls between the two
+        else for (const e of missed) send(`id: ${hub.eventId({ showId, seats: e.seats, seq: e.seq })}\ndata: ${JSON.stringify({ seats: e.seats })}\n\n`);
       } catch (err) {
         // The stream has started: end it; the client's EventSource reconnects after `retry`.
         req.log.warn({ err }, 'seat stream snapshot failed');

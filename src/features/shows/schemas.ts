@@ -46,7 +46,7 @@ export const showSchema = z.object({
   movie: z.object({ id: z.uuid(), title: z.string(), durationMinutes: z.number().int(), posterUrl: z.string().nullable(), certificate: z.string().nullable(), language: z.string() }),
   theatre: z.object({ id: z.uuid(), name: z.string(), city: z.string() }),
   screen: z.object({ id: z.uuid(), name: z.string() }),
-});
+}).meta({ id: 'Show' });
 export type ShowDto = z.infer<typeof showSchema>;
 
 export const seatStatus = z.enum(['available', 'held', 'booked']);
@@ -55,7 +55,7 @@ export type SeatStatus = z.infer<typeof seatStatus>;
 export const seatMapSchema = z.object({
   showId: z.uuid(),
   seats: z.array(
-    z.object({ id: z.uuid(), row: z.string(), number: z.number().int(), category: z.string(), price: z.number().int(), status: seatStatus }),
+    z.object({ id: z.uuid(), row: z.string(), number: z.number().int(), category: z.string(), price: z.number().int(), status: seatStatus }).meta({ id: 'Seat' }),
   ),
-});
+}).meta({ id: 'SeatMap' });
 export type SeatMap = z.infer<typeof seatMapSchema>;

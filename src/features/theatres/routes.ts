@@ -10,6 +10,7 @@ export function theatreRoutes(ctx: RouteContext, theatres: TheatreService): void
     {
       method: 'get',
       path: '/theatres',
+      operationId: 'listTheatres',
       tag,
       summary: 'List theatres (filter by city, search by name)',
       access: 'public',
@@ -25,6 +26,7 @@ export function theatreRoutes(ctx: RouteContext, theatres: TheatreService): void
     {
       method: 'get',
       path: '/theatres/:id',
+      operationId: 'getTheatre',
       tag,
       summary: 'Get a theatre with its screens',
       access: 'public',
@@ -40,11 +42,12 @@ export function theatreRoutes(ctx: RouteContext, theatres: TheatreService): void
     {
       method: 'post',
       path: '/theatres',
+      operationId: 'createTheatre',
       tag,
       summary: 'Add a theatre',
       access: 'admin',
       body: theatreCreate,
-      responses: { 201: { description: 'Created', schema: theatreSchema } },
+      responses: { 201: { description: 'Created', schema: theatreSchema, headers: ['Location'] } },
     },
     async ({ body }, _req, res) => {
       const theatre = await theatres.create(body);
@@ -56,6 +59,7 @@ export function theatreRoutes(ctx: RouteContext, theatres: TheatreService): void
     {
       method: 'patch',
       path: '/theatres/:id',
+      operationId: 'updateTheatre',
       tag,
       summary: 'Change some fields of a theatre',
       access: 'admin',
@@ -72,6 +76,7 @@ export function theatreRoutes(ctx: RouteContext, theatres: TheatreService): void
     {
       method: 'delete',
       path: '/theatres/:id',
+      operationId: 'deleteTheatre',
       tag,
       summary: 'Remove a theatre (kept for booking history)',
       access: 'admin',
@@ -88,13 +93,14 @@ export function theatreRoutes(ctx: RouteContext, theatres: TheatreService): void
     {
       method: 'post',
       path: '/theatres/:id/screens',
+      operationId: 'createScreen',
       tag,
       summary: 'Add a screen with its seat layout (rows of seats, each row one category)',
       access: 'admin',
       params: idParams,
       body: screenCreate,
       responses: {
-        201: { description: 'Created', schema: screenSchema },
+        201: { description: 'Created', schema: screenSchema, headers: ['Location'] },
         404: problem('NOT_FOUND'),
         409: problem('SCREEN_NAME_TAKEN'),
       },
@@ -109,6 +115,7 @@ export function theatreRoutes(ctx: RouteContext, theatres: TheatreService): void
     {
       method: 'get',
       path: '/screens/:id',
+      operationId: 'getScreen',
       tag,
       summary: 'Get a screen with its seat layout',
       access: 'public',

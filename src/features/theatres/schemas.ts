@@ -46,15 +46,15 @@ export const screenCreate = z.strictObject({
 });
 export type ScreenCreate = z.output<typeof screenCreate>;
 
-export const screenSummary = z.object({ id: z.uuid(), name: z.string(), seatCount: z.number().int() });
+export const screenSummary = z.object({ id: z.uuid(), name: z.string(), seatCount: z.number().int() }).meta({ id: 'ScreenSummary' });
 export const theatreSchema = z.object({
   id: z.uuid(),
   name: z.string(),
   city: z.string(),
   address: z.string(),
   createdAt: z.iso.datetime(),
-});
-export const theatreWithScreens = theatreSchema.extend({ screens: z.array(screenSummary) });
+}).meta({ id: 'Theatre' });
+export const theatreWithScreens = theatreSchema.extend({ screens: z.array(screenSummary) }).meta({ id: 'TheatreWithScreens' });
 export type TheatreDto = z.infer<typeof theatreSchema>;
 
 export const screenSchema = z.object({
@@ -64,5 +64,5 @@ export const screenSchema = z.object({
   seatCount: z.number().int(),
   categories: z.array(z.string()),
   seats: z.array(z.object({ row: z.string(), number: z.number().int(), category: z.string() })),
-});
+}).meta({ id: 'Screen' });
 export type ScreenDto = z.infer<typeof screenSchema>;

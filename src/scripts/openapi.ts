@@ -3,7 +3,8 @@
  * stdout ('-'). Builds the app without connecting to any database: the pool connects lazily
  * and nothing here queries it.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
@@ -16,6 +17,9 @@ const db = createDb({ connectionString: 'postgres://unused@127.0.0.1:1/unused', 
 const built = createApp({ config, db, logger });
 const text = `${JSON.stringify(built.openapi, null, 2)}\n`;
 if (out === '-') process.stdout.write(text);
-else writeFileSync(out, text);
+else {
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeFileSync(out, text);
+}
 await built.close();
 await db.close();

@@ -85,7 +85,7 @@ export const envSchema = z
     SHOW_CLEANING_MINUTES: int(15, 0, 240),
     AUTH_RATE_LIMIT_PER_MINUTE: int(10, 0, 100_000),
     REGISTER_RATE_LIMIT_PER_HOUR: int(20, 0, 1_000_000),
-    MAX_PENDING_HOLDS_PER_USER: int(3, 1, 1000),
+    MAX_PENDING_HOLDS_PER_USER: int(3, 0, 100_000),
     MAX_SEATS_PER_USER_PER_SHOW: int(10, 0, 100_000),
     REHOLD_COOLDOWN_SECONDS: int(60, 0, 86_400),
     PAYMENT_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),

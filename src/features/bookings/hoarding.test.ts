@@ -147,6 +147,30 @@ describe('seat cap (MAX_SEATS_PER_USER_PER_SHOW)', () => {
   });
 });
 
+describe('pending-hold limit (MAX_PENDING_HOLDS_PER_USER)', () => {
+  it('hold limit: the default 3 → the 4th pending booking is 409 HOLD_LIMIT_REACHED; MAX_PENDING_HOLDS_PER_USER=0 → no limit: 6 pending bookings', async () => {
+    const limited = await startTestApp({}, { databaseUrl: t.databaseUrl });
+    const open = await startTestApp({ MAX_PENDING_HOLDS_PER_USER: '0' }, { databaseUrl: t.databaseUrl });
+    try {
+      const a = await freshShow(limited);
+      const u = user();
+      for (let i = 0; i < 3; i++) await held(u, a.showId, [a.seats[i] ?? ''], limited);
+      const fourth = await hold(u, a.showId, [a.seats[3] ?? ''], limited);
+      assert.equal(fourth.status, 409);
+      assert.equal((fourth.body as Problem).code, 'HOLD_LIMIT_REACHED');
+
+      const b = await freshShow(open);
+      const v = user();
+      for (let i = 0; i < 6; i++) await held(v, b.showId, [b.seats[i] ?? ''], open);
+      const [row] = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM bookings WHERE user_id = $1 AND status = 'pending'`, [v.id]);
+      assert.equal(row?.n, 6);
+    } finally {
+      await open.close();
+      await limited.close();
+    }
+  });
+});
+
 describe('re-hold cool-down (REHOLD_COOLDOWN_SECONDS)', () => {
   it('cool-down: cancel a pending hold, re-hold any of its seats at once → 409 REHOLD_COOLDOWN with Retry-After; other seats and other users are fine', async () => {
     const { showId, seats } = await freshShow();

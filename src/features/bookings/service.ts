@@ -141,7 +141,8 @@ export function createBookingService(deps: BookingDeps) {
           showId: body.showId,
           seatIds,
           ttlSeconds: deps.holdTtlSeconds,
-          maxHolds: deps.maxPendingHoldsPerUser,
+          // 0 turns the limit off: no user can have 2^31 - 1 pending bookings.
+          maxHolds: deps.maxPendingHoldsPerUser === 0 ? 2_147_483_647 : deps.maxPendingHoldsPerUser,
           maxSeatsPerShow: deps.maxSeatsPerUserPerShow,
           cooldownSeconds: deps.reholdCooldownSeconds,
           idempotencyKey: idempotencyKey ?? null,

@@ -34,6 +34,7 @@ import { installLeanJson } from './http/json-response.ts';
 import { installRequestLogger } from './http/request-log.ts';
 import { headersSetBy, securityHeaders, strictTransportSecurity } from './http/security-headers.ts';
 import { createMetrics } from './http/metrics.ts';
+import { webAppRoutes } from './http/web-app.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { allowedMethods, type RouteContext, type RouteDoc } from './http/route.ts';
@@ -161,6 +162,9 @@ export function createApp(deps: AppDeps) {
     swaggerUi.serveFiles(openapi),
     swaggerUi.setup(openapi, { customSiteTitle: 'Marquee API reference' }),
   );
+
+  // The web app: the booking pages at /, the door page at /door (web/, built into dist/web).
+  app.use(webAppRoutes());
 
   // A path the API has, asked with another method: 405 with Allow (OPTIONS is CORS's, in front).
   const allowedOn = allowedMethods(registry);

@@ -1,0 +1,2 @@
+const main = document.getElementById('main');
+if (main !== null) main.textContent = 'Door';

@@ -26,7 +26,7 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
-for (const page of ['index.html', 'door.html', 'styles.css']) await cp(here(`./${page}`), `${out}${page}`);
+for (const page of ['index.html', 'door.html', 'styles.css', 'door.css']) await cp(here(`./${page}`), `${out}${page}`);
 const bytes = Object.entries(result.metafile.outputs)
   .filter(([file]) => file.endsWith('.js'))
   .reduce((sum, [, o]) => sum + o.bytes, 0);

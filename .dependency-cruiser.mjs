@@ -8,6 +8,7 @@
  *   http/                          the Express edge: never a feature
  *   domain/                        errors, identity, paging, metric ports: imports nothing of the app
  *   db/                            pool, migrations, SQL helpers: never a feature, http/ or domain/
+ *   web/src/                       the browser pages: only web/src/ and the typed client (clients/typescript)
  *
  * Type-only imports count (tsPreCompilationDeps): a service that imports a type from http/
  * depends on http/ just the same. Tests are exempt from the layer rules (they wire whole
@@ -84,6 +85,22 @@ export default {
         'checks it is installed first).',
       from: { path: '^src/', pathNot: [TEST, '^src/db/embedded\\.ts$'] },
       to: { dependencyTypes: ['npm-dev'] },
+    },
+    {
+      name: 'web-talks-to-the-api-only',
+      severity: 'error',
+      comment:
+        'The web app (web/src/) runs in the browser and uses the public API only, through the typed client generated ' +
+        'from the OpenAPI document (clients/typescript): never the server\'s modules (src/), tests or Node built-ins.',
+      from: { path: '^web/src/' },
+      to: { path: ['^src/', '^test/', '^bench/'] },
+    },
+    {
+      name: 'web-no-node-builtins',
+      severity: 'error',
+      comment: 'Browser code cannot load Node built-ins.',
+      from: { path: '^web/src/' },
+      to: { dependencyTypes: ['core'] },
     },
   ],
   options: {

@@ -46,8 +46,12 @@ async function seedOnFirstStart(db: Db, config: Config, logger: Logger): Promise
     const file = path.join(config.dataDir, 'demo-admin.txt');
     mkdirSync(config.dataDir, { recursive: true });
     writeFileSync(file, `email: ${r.admin.email}\npassword: ${r.admin.password}\n`, { mode: 0o600 });
+    if (r.usher !== undefined) {
+      writeFileSync(path.join(config.dataDir, 'demo-usher.txt'), `email: ${r.usher.email}\npassword: ${r.usher.password}\n`, { mode: 0o600 });
+    }
     console.log(
       `\n  Demo admin: ${r.admin.email} / ${r.admin.password}  (also written to ${file})\n` +
+        (r.usher === undefined ? '' : `  Demo usher: ${r.usher.email} / ${r.usher.password}  (staff: checks tickets in at /door; ${path.join(config.dataDir, 'demo-usher.txt')})\n`) +
         `  Sign in:    curl -X POST localhost:${config.port}/api/v1/auth/login -H 'content-type: application/json' \\\n` +
         `                -d '{"email":"${r.admin.email}","password":"${r.admin.password}"}'\n`,
     );
@@ -142,7 +146,7 @@ async function serve(config: Config, logger: Logger, databaseUrl: string, embedd
   await built.init();
 
   const { server, url } = await startWebServer(built.handler, config.port, config.host);
-  logger.info({ url, docs: `${url}/docs` }, `Marquee is listening on ${url} (API reference: ${url}/docs)`);
+  logger.info({ url, docs: `${url}/docs` }, `Marquee is listening on ${url} (web app: ${url}/, door: ${url}/door, API reference: ${url}/docs)`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

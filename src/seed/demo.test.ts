@@ -52,3 +52,11 @@ it('seed: the demo admin can sign in and act as admin', async () => {
   assert.equal(login.status, 200);
   assert.equal(login.body.user.role, 'admin');
 });
+
+it('seed: the demo usher signs in as staff (the door page account), with a password of its own', async () => {
+  assert.ok(result.usher);
+  assert.notEqual(result.usher.password, result.admin?.password);
+  const login = await t.request<{ user: { role: string } }>('POST', '/api/v1/auth/login', { body: result.usher });
+  assert.equal(login.status, 200);
+  assert.equal(login.body.user.role, 'staff');
+});

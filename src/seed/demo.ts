@@ -68,6 +68,8 @@ export interface SeedResult {
   shows: number;
   seats: number;
   admin?: { email: string; password: string };
+  /** A `staff` account for the door page (/door), made with the admin. */
+  usher?: { email: string; password: string };
 }
 
 export async function catalogueIsEmpty(db: Db): Promise<boolean> {
@@ -180,6 +182,13 @@ export async function seedDemoCatalogue(
       [email, await hashPassword(password)],
     );
     result.admin = { email, password };
+    const usher = { email: 'usher@marquee.local', password: randomBytes(9).toString('base64url') };
+    await db.pool.query(
+      `INSERT INTO users (email, name, password_hash, role) VALUES ($1, 'Demo Usher', $2, 'staff')
+       ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = 'staff'`,
+      [usher.email, await hashPassword(usher.password)],
+    );
+    result.usher = usher;
   }
   return result;
 }

@@ -25,6 +25,9 @@ import { createSimulatedProvider, type PaymentProvider } from './features/paymen
 import { createPaymentService } from './features/payments/service.ts';
 import { webhookRoutes } from './features/payments/webhook.ts';
 import { createSeatEventHub } from './features/shows/seat-events.ts';
+import { createTicketCodec, ticketSigningKey } from './features/tickets/codes.ts';
+import { ticketRoutes } from './features/tickets/routes.ts';
+import { createTicketService } from './features/tickets/service.ts';
 import { createAuthenticate } from './http/auth.ts';
 import { keepRawBody } from './http/raw-body.ts';
 import { serviceUnavailable } from './domain/errors.ts';
@@ -66,10 +69,13 @@ export function createApp(deps: AppDeps) {
   const shows = createShowService({ db, currency: config.currency, cleaningMinutes: config.showCleaningMinutes, hub });
   const payments = deps.payments ?? createSimulatedProvider({ latencyMs: config.paymentSimLatencyMs });
   const paymentService = createPaymentService({ db, provider: payments, timeoutMs: config.paymentTimeoutMs, logger });
+  const ticketCodes = createTicketCodec(ticketSigningKey({ ticketSigningSecret: config.ticketSigningSecret, jwtSecret: config.jwtSecret }));
+  const tickets = createTicketService({ db, codec: ticketCodes });
   const bookings = createBookingService({
     db,
     payments: paymentService,
     shows,
+    ticketCodes,
     holdTtlSeconds: config.holdTtlSeconds,
     maxPendingHoldsPerUser: config.maxPendingHoldsPerUser,
     maxSeatsPerUserPerShow: config.maxSeatsPerUserPerShow,
@@ -127,6 +133,7 @@ export function createApp(deps: AppDeps) {
   theatreRoutes(ctx, theatres);
   showRoutes(ctx, shows, hub, { heartbeatMs: config.sseHeartbeatMs, streams });
   bookingRoutes(ctx, bookings);
+  ticketRoutes(ctx, tickets);
   webhookRoutes(ctx, paymentService, config.paymentWebhookSecret);
   app.use('/api/v1', api);
 
@@ -201,7 +208,7 @@ export function createApp(deps: AppDeps) {
   return {
     app,
     handler,
-    services: { auth, tokens, sessions, movies, theatres, shows, bookings, payments, paymentService, hub },
+    services: { auth, tokens, sessions, movies, theatres, shows, bookings, tickets, ticketCodes, payments, paymentService, hub },
     metrics,
     openapi,
     /**

@@ -76,6 +76,7 @@ export const envSchema = z
     DB_LOCK_TIMEOUT_MS: int(2000, 50, 600_000),
     DB_CONNECTION_TIMEOUT_MS: int(3000, 100, 60_000),
     JWT_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+    TICKET_SIGNING_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
     ACCESS_TOKEN_TTL_SECONDS: int(900, 30, 86_400),
     REFRESH_TOKEN_TTL_DAYS: int(30, 1, 365),
     ADMIN_EMAIL: optionalString,
@@ -134,6 +135,12 @@ export interface Config {
   embeddedPgPort: number;
   db: { poolMax: number; statementTimeoutMs: number; lockTimeoutMs: number; connectionTimeoutMs: number };
   jwtSecret: string;
+  /**
+   * Signs ticket codes (src/features/tickets/codes.ts). Unset: a key derived from jwtSecret
+   * (HKDF), so tickets stay valid across restarts as sessions do; set it to verify codes on
+   * offline door scanners without handing them the token secret, or to rotate one without the other.
+   */
+  ticketSigningSecret: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
   /** promoteExisting: ADMIN_EMAIL may name an existing non-admin account, which start-up then makes admin. */
@@ -217,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectionTimeoutMs: e.DB_CONNECTION_TIMEOUT_MS,
     },
     jwtSecret: e.JWT_SECRET ?? devSecret(dataDir, 'jwt-secret'),
+    ticketSigningSecret: e.TICKET_SIGNING_SECRET,
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
     admin:

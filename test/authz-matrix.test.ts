@@ -1,7 +1,8 @@
 /**
  * The authorization matrix: every endpoint × {anonymous, customer (owner), other customer,
- * admin}, with the expected status of each cell, from one table. A new endpoint without a
- * row fails the first test.
+ * staff, admin}, with the expected status of each cell, from one table. A new endpoint without a
+ * row fails the first test. Staff (ushers) are customers but for ticket check-in: a row's staff
+ * cell is its other-customer cell unless the row says otherwise.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -9,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { makeMovie, makeScreen, makeShow, makeTheatre, seatMap, type SeatMapSeat, type Show } from './builders.ts';
 import { makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp } from './helpers.ts';
 
-type Who = 'anonymous' | 'customer' | 'other' | 'admin';
-const WHO: Who[] = ['anonymous', 'customer', 'other', 'admin'];
+type Who = 'anonymous' | 'customer' | 'other' | 'staff' | 'admin';
+const WHO: Who[] = ['anonymous', 'customer', 'other', 'staff', 'admin'];
 
 interface Cell {
   path: string;
@@ -21,7 +22,10 @@ interface Cell {
 interface Row {
   method: string;
   route: string;
+  /** anonymous, customer, other, admin. */
   expect: [number, number, number, number];
+  /** The staff cell, when it differs from the other customer's. */
+  staff?: number;
   /** Builds a fresh request for one cell (state-changing calls get their own resources). */
   make: (who: Who) => Promise<Cell>;
 }
@@ -30,17 +34,30 @@ let t: TestApp;
 let admin: SignedIn;
 let customer: SignedIn;
 let other: SignedIn;
+let staff: SignedIn;
 let spare: SignedIn[];
 let show: Show;
 let seats: SeatMapSeat[];
 let seatCursor = 0;
-const tokenOf = (who: Who) => ({ anonymous: undefined, customer: customer.token, other: other.token, admin: admin.token })[who];
+const tokenOf = (who: Who) => ({ anonymous: undefined, customer: customer.token, other: other.token, staff: staff.token, admin: admin.token })[who];
+const expected = (row: Row, who: Who): number => {
+  const [anonymous, own, others, adminStatus] = row.expect;
+  return { anonymous, customer: own, other: others, staff: row.staff ?? others, admin: adminStatus }[who];
+};
+
+/** A user made staff in the database (as PATCH /users/:id does), with a token of the version that bumped. */
+async function makeStaff(): Promise<SignedIn> {
+  const [u] = (await makeUsers(t, 1)) as [SignedIn];
+  const [row] = await t.sql<{ token_version: number }>(`UPDATE users SET role = 'staff' WHERE id = $1 RETURNING token_version`, [u.id]);
+  return { ...u, token: await t.app.services.tokens.signAccess({ id: u.id, role: 'staff', tokenVersion: row?.token_version ?? 0 }) };
+}
 
 before(async () => {
   // One customer makes a booking of the same show for every row: no per-show seat cap here.
   t = await startTestApp({ MAX_PENDING_HOLDS_PER_USER: '50', AUTH_RATE_LIMIT_PER_MINUTE: '0', MAX_SEATS_PER_USER_PER_SHOW: '0' });
   admin = await signUpAdmin(t);
   [customer, other, ...spare] = (await makeUsers(t, 4)) as [SignedIn, SignedIn, SignedIn, SignedIn];
+  staff = await makeStaff();
   show = await makeShow(t, admin, { rows: [{ label: 'A', seats: 60, category: 'standard' }] });
   seats = await seatMap(t, show.id);
 });
@@ -54,9 +71,16 @@ async function customerBooking(): Promise<string> {
   assert.equal(res.status, 201, res.text);
   return res.body.id;
 }
+/** A ticket code of a fresh confirmed booking of the customer. */
+async function ticketCode(): Promise<string> {
+  const id = await customerBooking();
+  const res = await t.request<{ tickets: { code: string }[] }>('POST', `/api/v1/bookings/${id}/confirm`, { token: customer.token, body: { paymentToken: 'tok_visa' } });
+  assert.equal(res.status, 200, res.text);
+  return res.body.tickets[0]?.code ?? '';
+}
 /** For anyone but the anonymous caller, the token of a fresh user in the caller's role. */
 const throwAway = async (who: Who): Promise<{ token?: string }> =>
-  who === 'anonymous' ? {} : { token: ((await makeUsers(t, 1, who === 'admin' ? 'admin' : 'customer'))[0] as SignedIn).token };
+  who === 'anonymous' ? {} : { token: who === 'staff' ? (await makeStaff()).token : ((await makeUsers(t, 1, who === 'admin' ? 'admin' : 'customer'))[0] as SignedIn).token };
 const fixed = (path: string, body?: unknown) => () => Promise.resolve({ path, ...(body === undefined ? {} : { body }) });
 const movieBody = () => ({ title: `M ${randomUUID()}`, durationMinutes: 90, language: 'English' });
 const theatreBody = () => ({ name: `T ${randomUUID()}`, city: 'Oslo', address: 'Street 1' });
@@ -105,6 +129,9 @@ const ROWS: Row[] = [
   { method: 'POST', route: '/api/v1/bookings/{id}/confirm', expect: [401, 200, 404, 200], make: async () => ({ path: `/api/v1/bookings/${await customerBooking()}/confirm`, body: { paymentToken: 'tok_visa' } }) },
   { method: 'POST', route: '/api/v1/bookings/{id}/cancel', expect: [401, 200, 404, 200], make: async () => ({ path: `/api/v1/bookings/${await customerBooking()}/cancel` }) },
 
+  { method: 'POST', route: '/api/v1/tickets/check-in', expect: [401, 403, 403, 200], staff: 200, make: async () => ({ path: '/api/v1/tickets/check-in', body: { code: await ticketCode() } }) },
+  { method: 'GET', route: '/api/v1/tickets/{code}/qr.svg', expect: [200, 200, 200, 200], make: async () => ({ path: `/api/v1/tickets/${encodeURIComponent(await ticketCode())}/qr.svg` }) },
+
   { method: 'POST', route: '/api/v1/payments/webhook', expect: [401, 401, 401, 401], make: fixed('/api/v1/payments/webhook', { id: 'evt', type: 'payment.succeeded', bookingId: randomUUID(), amount: 1, currency: 'USD' }) },
 ];
 
@@ -117,8 +144,8 @@ it('matrix: every endpoint of the OpenAPI document has a row, and every row an e
 
 describe('matrix', () => {
   for (const row of ROWS) {
-    it(`${row.method} ${row.route}: ${WHO.map((w, i) => `${w} ${row.expect[i]}`).join(', ')}`, async () => {
-      for (const [i, who] of WHO.entries()) {
+    it(`${row.method} ${row.route}: ${WHO.map((w) => `${w} ${expected(row, w)}`).join(', ')}`, async () => {
+      for (const who of WHO) {
         const cell = await row.make(who);
         let status: number;
         if (row.route.endsWith('/stream')) {
@@ -131,7 +158,7 @@ describe('matrix', () => {
           status = res.status;
           if (status >= 400) assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
         }
-        assert.equal(status, row.expect[i], `${who}: expected ${row.expect[i]}, got ${status}`);
+        assert.equal(status, expected(row, who), `${who}: expected ${expected(row, who)}, got ${status}`);
       }
     });
   }

@@ -36,6 +36,16 @@ const CHECKS: [string, string][] = [
     `SELECT p.id::text AS id FROM payments p JOIN bookings b ON b.id = p.booking_id WHERE p.status = 'succeeded' AND p.amount <> b.total`,
   ],
   [
+    'a confirmed booking without exactly one ticket per seat (migration 010 issues them on confirm)',
+    `SELECT b.id::text AS id FROM bookings b WHERE b.status = 'confirmed'
+        AND (SELECT count(*) FROM tickets tk WHERE tk.booking_id = b.id) <> (SELECT count(*) FROM booking_seats bs WHERE bs.booking_id = b.id)`,
+  ],
+  [
+    'a checked-in ticket of a booking its holder cancelled (a show cancel may void checked-in tickets; a booking cancel may not)',
+    `SELECT tk.id::text AS id FROM tickets tk JOIN bookings b ON b.id = tk.booking_id JOIN shows s ON s.id = b.show_id
+      WHERE tk.checked_in_at IS NOT NULL AND b.status <> 'confirmed' AND s.status <> 'cancelled'`,
+  ],
+  [
     'a held or booked seat of a cancelled show',
     `SELECT bs.show_seat_id::text AS id FROM booking_seats bs JOIN shows s ON s.id = bs.show_id
       WHERE s.status = 'cancelled' AND bs.booking_status IN ('pending', 'confirmed')`,

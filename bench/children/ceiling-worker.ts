@@ -12,6 +12,7 @@ import { createBookingService } from '../../src/features/bookings/service.ts';
 import { createSimulatedProvider } from '../../src/features/payments/provider.ts';
 import { createPaymentService } from '../../src/features/payments/service.ts';
 import { createShowService } from '../../src/features/shows/service.ts';
+import { createTicketCodec, ticketSigningKey } from '../../src/features/tickets/codes.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import { STATUS_OF_KIND } from '../../src/http/problem.ts';
 import { incoming, initMessage, type outgoing, type ResultMessage } from '../lib/ceiling-protocol.ts';
@@ -30,6 +31,8 @@ async function setUp(init: Init) {
     db,
     payments: createPaymentService({ db, provider: createSimulatedProvider(), timeoutMs: 5000 }),
     shows,
+    // Holds carry no tickets; any key will do.
+    ticketCodes: createTicketCodec(ticketSigningKey({ jwtSecret: 'bench-ceiling-worker-not-a-secret-0123456789' })),
     holdTtlSeconds: init.holdTtlSeconds,
     maxPendingHoldsPerUser: init.maxPendingHoldsPerUser,
     maxSeatsPerUserPerShow: init.maxSeatsPerUserPerShow,

@@ -98,12 +98,14 @@ const TAGS: { name: string; description: string }[] = [
   { name: 'Shows', description: 'Screenings of a movie on a screen, their live seat maps and best-seat suggestions.' },
   { name: 'Bookings', description: 'Hold seats, confirm (pay) and cancel bookings; a user reads only their own.' },
   { name: 'Payments', description: 'Signed callbacks from the payment provider.' },
+  { name: 'Tickets', description: 'Tickets of confirmed bookings: their QR images, and check-in at the door (staff).' },
 ];
 
 const ACCESS_SENTENCE: Record<RouteDoc['def']['access'], string> = {
   public: 'Public: no token needed.',
   optional: 'A bearer token is optional; a signed-in caller may see more.',
   user: 'Needs a bearer access token.',
+  staff: 'Needs a bearer access token of staff (an usher) or an admin.',
   admin: 'Needs a bearer access token of an admin.',
 };
 
@@ -132,7 +134,7 @@ export function buildOpenApi(routes: RouteDoc[], info: { title: string; version:
     const oasPath = path.replace(/:([A-Za-z_]+)/g, '{$1}');
     const parameters: Json[] = [];
     for (const [name, s] of Object.entries(objectShape(def.params))) {
-      parameters.push({ name, in: 'path', required: true, description: PATH_ID_NOTE, schema: jsonSchema(s, 'input', components) });
+      parameters.push({ name, in: 'path', required: true, description: s.description ?? PATH_ID_NOTE, schema: jsonSchema(s, 'input', components) });
     }
     for (const [name, s] of Object.entries(objectShape(def.query))) {
       const required = !s.safeParse(undefined).success;
@@ -175,8 +177,9 @@ export function buildOpenApi(routes: RouteDoc[], info: { title: string; version:
       auto('415', 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json');
     }
     auto('400', `MALFORMED_URL: ${BAD_URL}`);
-    if (def.access === 'user' || def.access === 'admin') auto('401', 'UNAUTHENTICATED');
+    if (def.access === 'user' || def.access === 'staff' || def.access === 'admin') auto('401', 'UNAUTHENTICATED');
     if (def.access === 'admin') auto('403', 'FORBIDDEN: needs the admin role');
+    if (def.access === 'staff') auto('403', 'FORBIDDEN: needs the staff or admin role');
     auto('503', 'SERVICE_UNAVAILABLE, with Retry-After');
 
     (paths[oasPath] ??= {})[method] = {

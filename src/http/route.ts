@@ -9,7 +9,8 @@ import type { AuthUser } from '../domain/identity.ts';
 import { AppError, unauthenticated } from './errors.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
-export type Access = 'public' | 'user' | 'admin' | 'optional';
+/** staff: the staff role (ushers) or admin. */
+export type Access = 'public' | 'user' | 'staff' | 'admin' | 'optional';
 
 export interface ResponseDoc {
   description: string;
@@ -39,7 +40,7 @@ export interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.
   before?: RequestHandler[];
   /**
    * Answers carry `Cache-Control: no-store` (tokens, personal data). Default: true for the
-   * routes that need a token ('user', 'admin').
+   * routes that need a token ('user', 'staff', 'admin').
    */
   noStore?: boolean;
 }
@@ -200,7 +201,7 @@ export function allowedMethods(registry: readonly RouteDoc[]): (path: string) =>
 
 /** Whether a route's answers carry `Cache-Control: no-store` (see RouteDef.noStore). */
 export const noStoreOf = (def: Pick<RouteDef<z.ZodType, z.ZodType, z.ZodType>, 'noStore' | 'access'>): boolean =>
-  def.noStore ?? (def.access === 'user' || def.access === 'admin');
+  def.noStore ?? (def.access === 'user' || def.access === 'staff' || def.access === 'admin');
 
 export function defineRoute<
   P extends z.ZodType = z.ZodUndefined,
@@ -222,6 +223,7 @@ export function defineRoute<
       user = await ctx.authenticate(req);
       if (user === undefined && def.access !== 'optional') throw unauthenticated();
       if (def.access === 'admin' && user?.role !== 'admin') throw forbidden('This needs the admin role.');
+      if (def.access === 'staff' && user?.role !== 'staff' && user?.role !== 'admin') throw forbidden('This needs the staff or admin role.');
     }
     const params = parseOrThrow(def.params, req.params, 'params');
     // Express 5 parses req.query anew on every read: only read it when the route takes one.

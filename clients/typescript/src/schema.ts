@@ -412,8 +412,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Your booking history, newest first
-         * @description Your booking history, newest first. Needs a bearer access token.
+         * Your booking history, newest first (or upcoming / past shows)
+         * @description Your bookings, newest first. With when=upcoming: bookings of shows that start after now, soonest first; with when=past: of shows that have started, latest first (a cursor belongs to the listing that gave it).
+         *
+         *     Needs a bearer access token.
          */
         get: operations["listMyBookings"];
         put?: never;
@@ -460,8 +462,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Cancel a booking; its seats are free at once and a payment is refunded
-         * @description Cancel a booking; its seats are free at once and a payment is refunded. Needs a bearer access token.
+         * Cancel a booking; its seats are free at once, its tickets void and a payment is refunded
+         * @description Cancel a booking; its seats are free at once, its tickets void and a payment is refunded. Needs a bearer access token.
          */
         post: operations["cancelBooking"];
         delete?: never;
@@ -530,6 +532,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tickets/check-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a ticket in at the door (staff)
+         * @description Verifies the code (signed by the server: a forged or altered code is 404) and admits its seat once: the first scan answers 200 with the seat, the show and the holder’s name; every later scan 409 ALREADY_CHECKED_IN with the first scan’s time (of two scanners at once exactly one gets the 200). With showId, a ticket of another show is 409 WRONG_SHOW. A ticket of a cancelled booking is 409 TICKET_VOID. Once a ticket is checked in its booking can no longer be cancelled.
+         *
+         *     Needs a bearer access token of staff (an usher) or an admin.
+         */
+        post: operations["checkInTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tickets/{code}/qr.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The QR image of a ticket code (SVG)
+         * @description The QR code (error correction M) of the ticket code, for an <img>: no token needed, the code itself is the secret. Cacheable for good (Cache-Control: public, max-age=31536000, immutable): the image of a code never changes. Percent-encode the code in the path.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getTicketQr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/payments/webhook": {
         parameters: {
             query?: never;
@@ -582,6 +628,8 @@ export interface components {
                 category: string;
                 price: number;
             }[];
+            /** @description One per seat, in the order of seats, once the booking is confirmed (empty before); a cancelled booking keeps them, void. */
+            tickets: components["schemas"]["Ticket"][];
             total: number;
             currency: string;
             /** Format: date-time */
@@ -615,6 +663,21 @@ export interface components {
         BookingPage: {
             items: components["schemas"]["Booking"][];
             nextCursor: string | null;
+        };
+        CheckIn: {
+            ticket: components["schemas"]["Ticket"];
+            seat: {
+                /** Format: uuid */
+                id: string;
+                row: string;
+                number: number;
+                category: string;
+            };
+            show: components["schemas"]["TicketShow"];
+            /** @description Whose booking it is: the name only, for the usher to greet. */
+            holder: {
+                name: string;
+            };
         };
         Movie: {
             /** Format: uuid */
@@ -748,6 +811,43 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             screens: components["schemas"]["ScreenSummary"][];
+        };
+        Ticket: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The seat this ticket admits to: one of the booking’s seats[].id.
+             */
+            seatId: string;
+            /** @description The ticket code, opaque: URL-safe ASCII, signed by the server; percent-encode it in a URL. */
+            code: string;
+            /** @enum {string} */
+            status: "valid" | "checked_in" | "void";
+            /** @description When the ticket was scanned at the door (the first scan); null until then. */
+            checkedInAt: string | null;
+        };
+        TicketShow: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            startsAt: string;
+            movie: {
+                /** Format: uuid */
+                id: string;
+                title: string;
+            };
+            theatre: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                city: string;
+            };
+            screen: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
         };
         User: {
             /** Format: uuid */
@@ -3240,6 +3340,8 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "pending" | "confirmed" | "cancelled" | "expired";
+                /** @description upcoming: shows starting after now, soonest first; past: shows that have started, latest first. Unset: every booking, newest booking first. */
+                when?: "upcoming" | "past";
                 limit?: number;
                 cursor?: string;
             };
@@ -3661,7 +3763,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description BOOKING_NOT_CANCELLABLE: expired, or the show has started */
+            /** @description BOOKING_NOT_CANCELLABLE: expired, a ticket was checked in, or the show has started */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3977,6 +4079,219 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    checkInTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The ticket code, opaque: URL-safe ASCII, signed by the server; percent-encode it in a URL. */
+                    code: string;
+                    /**
+                     * Format: uuid
+                     * @description The show this door admits to: a ticket of another show answers 409 WRONG_SHOW.
+                     */
+                    showId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Checked in: admit this person */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckIn"];
+                };
+            };
+            /** @description MALFORMED_JSON: not JSON, nested deeper than 32 levels, more than 2000 values, or a corrupt compressed body (Content-Encoding gzip, deflate or br); MALFORMED_URL: the path or query string is not validly percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_JSON" | "MALFORMED_URL";
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description FORBIDDEN: needs the staff or admin role */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description NOT_FOUND: the code does not verify, or there is no such ticket */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description ALREADY_CHECKED_IN (with checkedInAt: the first scan’s time), TICKET_VOID (the booking was cancelled) or WRONG_SHOW (showId was given and the ticket is for another show; with show: the ticket’s show) */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "ALREADY_CHECKED_IN" | "TICKET_VOID" | "WRONG_SHOW";
+                    };
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: a body that is not application/json */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNSUPPORTED_MEDIA_TYPE";
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED: the path of each bad field is in `errors` */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, with Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "SERVICE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    getTicketQr: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ticket code, opaque: URL-safe ASCII, signed by the server; percent-encode it in a URL. */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The QR image */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                };
+            };
+            /** @description MALFORMED_URL: the path or query string is not validly percent-encoded UTF-8 */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "MALFORMED_URL";
+                    };
+                };
+            };
+            /** @description NOT_FOUND: the code does not verify */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "NOT_FOUND";
+                    };
                 };
             };
             /** @description SERVICE_UNAVAILABLE, with Retry-After */

@@ -19,7 +19,7 @@ export const registerBody = z.strictObject({
 export const loginBody = z.strictObject({ email, password: z.string().min(1).max(256) });
 export const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 
-/** `staff` (ushers) is treated like `customer` everywhere for now. */
+/** `staff` (ushers) is treated like `customer` everywhere but ticket check-in (POST /tickets/check-in: staff or admin). */
 export const role = z.enum(['customer', 'staff', 'admin']);
 
 /** PATCH /users/:id: the one field an admin may set. */

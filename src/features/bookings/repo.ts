@@ -6,6 +6,17 @@
 import type { Queryable } from '../../db/pool.ts';
 import type { BookingDto, BookingStatus } from './schemas.ts';
 
+/** A ticket as the database lists it (booking_document(), the view below): the API's Ticket without its code, which the service adds. */
+export interface TicketRow {
+  id: string;
+  seatId: string;
+  status: 'valid' | 'checked_in' | 'void';
+  checkedInAt: string | null;
+}
+
+/** The booking as booking_document() (migrations 009, 010) builds it: BookingDto but the tickets' codes. */
+export type BookingDocument = Omit<BookingDto, 'tickets'> & { tickets: TicketRow[] };
+
 export type HoldOutcome =
   | 'held'
   | 'replayed'
@@ -27,8 +38,8 @@ export interface HoldResult {
   retry_after: number | null;
   /** seat_limit: seats the user already holds or has bought in the show. */
   user_seats: number | null;
-  /** held, replayed: the booking as the API answers it, built by booking_document() (migration 009). */
-  booking: BookingDto | null;
+  /** held, replayed: the booking as the API answers it (but the ticket codes), built by booking_document() (migrations 009, 010). */
+  booking: BookingDocument | null;
 }
 
 /**
@@ -65,7 +76,7 @@ export async function lockAllSeatsOfShow(db: Queryable, showId: string): Promise
   await db.query(`SELECT id FROM show_seats WHERE show_id = $1 ORDER BY id FOR UPDATE`, [showId]);
 }
 
-export type CancelOutcome = 'cancelled' | 'unchanged' | 'expired' | 'started' | 'not_found';
+export type CancelOutcome = 'cancelled' | 'unchanged' | 'expired' | 'checked_in' | 'started' | 'not_found';
 
 export interface CancelRow {
   outcome: CancelOutcome;
@@ -74,12 +85,12 @@ export interface CancelRow {
   /** cancelled: its successful payment is refund_pending now (payments.refund gives it back). */
   refund: boolean;
   /** cancelled, unchanged: the booking document (booking_document()). */
-  booking: unknown;
+  booking: BookingDocument | null;
 }
 
 /**
- * The whole cancel in one statement (booking_cancel(), migration 008): locks the booking row,
- * checks owner (an admin may cancel anyone's), status, lapse and start, sets it cancelled
+ * The whole cancel in one statement (booking_cancel(), migrations 008, 010): locks the booking row,
+ * checks owner (an admin may cancel anyone's), status, lapse, checked-in tickets and start, sets it cancelled
  * (its claims follow by cascade), moves a confirmed booking's payment to refund_pending and
  * returns the booking.
  */
@@ -145,6 +156,7 @@ export interface BookingViewRow {
   payment_currency: string | null;
   payment_created_at: Date | null;
   seats: { id: string; row: string; number: number; category: string; price: number }[];
+  tickets: TicketRow[];
   /** created_at to the microsecond (ISO, UTC): the keyset cursor. A Date keeps only milliseconds, and a cursor cut to them skipped rows created later in the same millisecond. */
   cursor_at: string;
 }
@@ -154,7 +166,7 @@ const EFFECTIVE_STATUS = `CASE WHEN b.status = 'pending' AND b.expires_at <= now
 
 const VIEW_SELECT = `
   SELECT b.id, b.user_id, b.show_id, ${EFFECTIVE_STATUS} AS status,
-         to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at, st.seats, b.total, b.currency, b.expires_at, b.created_at,
+         to_char(%CURSOR_COLUMN% AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at, st.seats, tk.tickets, b.total, b.currency, b.expires_at, b.created_at,
          b.confirmed_at, b.cancelled_at, s.starts_at,
          m.id AS movie_id, m.title AS movie_title, t.id AS theatre_id, t.name AS theatre_name, t.city AS theatre_city,
          sc.id AS screen_id, sc.name AS screen_name,
@@ -174,25 +186,56 @@ const VIEW_SELECT = `
                       ORDER BY ss.row_index, ss.number), '[]') AS seats
         FROM booking_seats bs JOIN show_seats ss ON ss.id = bs.show_seat_id
        WHERE bs.booking_id = b.id
-    ) st`;
+    ) st
+    CROSS JOIN LATERAL (
+      SELECT coalesce(json_agg(json_build_object('id', tk.id, 'seatId', tk.show_seat_id, 'status', ticket_status(b.status, tk.checked_in_at),
+                                                 'checkedInAt', api_timestamp(tk.checked_in_at))
+                      ORDER BY ss.row_index, ss.number), '[]') AS tickets
+        FROM tickets tk JOIN show_seats ss ON ss.id = tk.show_seat_id
+       WHERE tk.booking_id = b.id
+    ) tk`;
+
+export type HistoryWhen = 'upcoming' | 'past';
+
+/**
+ * The keyset order of each listing: unfiltered history by booking creation, newest first;
+ * upcoming by the show's start, soonest first; past by the show's start, latest first. The
+ * cursor is the order's (time, id) of the last row: a cursor belongs to the listing that gave it.
+ */
+const ORDERS: Record<HistoryWhen | 'created', { column: string; filter: string; after: string; orderBy: string }> = {
+  created: { column: 'b.created_at', filter: 'true', after: '(b.created_at, b.id) < ($4::timestamptz, $5::uuid)', orderBy: 'b.created_at DESC, b.id DESC' },
+  upcoming: { column: 's.starts_at', filter: 's.starts_at > now()', after: '(s.starts_at, b.id) > ($4::timestamptz, $5::uuid)', orderBy: 's.starts_at ASC, b.id ASC' },
+  past: { column: 's.starts_at', filter: 's.starts_at <= now()', after: '(s.starts_at, b.id) < ($4::timestamptz, $5::uuid)', orderBy: 's.starts_at DESC, b.id DESC' },
+};
+
+const viewSelect = (cursorColumn: string) => VIEW_SELECT.replace('%CURSOR_COLUMN%', cursorColumn);
 
 export async function findBookingViews(db: Queryable, ids: string[]) {
-  const { rows } = await db.query<BookingViewRow>(`${VIEW_SELECT} WHERE b.id = ANY($1::uuid[])`, [ids]);
+  const { rows } = await db.query<BookingViewRow>(`${viewSelect('b.created_at')} WHERE b.id = ANY($1::uuid[])`, [ids]);
   return rows;
 }
 
-/** History, newest first, keyset-paged by (created_at, id). */
+/** History (by default newest first; `when`: by the show's start), keyset-paged. */
 export async function listBookingViews(
   db: Queryable,
-  f: { userId?: string | undefined; showId?: string | undefined; status?: BookingStatus | undefined; before?: [string, string] | undefined; limit: number },
+  f: {
+    userId?: string | undefined;
+    showId?: string | undefined;
+    status?: BookingStatus | undefined;
+    when?: HistoryWhen | undefined;
+    before?: [string, string] | undefined;
+    limit: number;
+  },
 ) {
+  const order = ORDERS[f.when ?? 'created'];
   const { rows } = await db.query<BookingViewRow>(
-    `${VIEW_SELECT}
+    `${viewSelect(order.column)}
       WHERE ($1::uuid IS NULL OR b.user_id = $1)
         AND ($2::uuid IS NULL OR b.show_id = $2)
         AND ($3::text IS NULL OR ${EFFECTIVE_STATUS} = $3)
-        AND ($4::timestamptz IS NULL OR (b.created_at, b.id) < ($4::timestamptz, $5::uuid))
-      ORDER BY b.created_at DESC, b.id DESC
+        AND ${order.filter}
+        AND ($4::timestamptz IS NULL OR ${order.after})
+      ORDER BY ${order.orderBy}
       LIMIT $6`,
     [f.userId ?? null, f.showId ?? null, f.status ?? null, f.before?.[0] ?? null, f.before?.[1] ?? null, f.limit],
   );

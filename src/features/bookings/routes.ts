@@ -3,7 +3,7 @@ import { validationFailed } from '../../domain/errors.ts';
 import { defineRoute, type RouteContext } from '../../http/route.ts';
 import { idParams, listOf, problem } from '../../http/schemas.ts';
 import { seatMapSchema } from '../shows/schemas.ts';
-import { bestSeatsBody, bookingSchema, confirmBody, historyQuery, holdBody, idempotencyKey } from './schemas.ts';
+import { bestSeatsBody, bookingSchema, confirmBody, historyQuery, holdBody, idempotencyKey, myHistoryQuery } from './schemas.ts';
 import type { BookingService } from './service.ts';
 
 function readIdempotencyKey(req: Request): string | undefined {
@@ -89,13 +89,13 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       path: '/bookings/:id/cancel',
       operationId: 'cancelBooking',
       tag,
-      summary: 'Cancel a booking; its seats are free at once and a payment is refunded',
+      summary: 'Cancel a booking; its seats are free at once, its tickets void and a payment is refunded',
       access: 'user',
       params: idParams,
       responses: {
         200: { description: 'Cancelled (or already cancelled)', schema: bookingSchema },
         404: problem('NOT_FOUND'),
-        409: problem('BOOKING_NOT_CANCELLABLE: expired, or the show has started'),
+        409: problem('BOOKING_NOT_CANCELLABLE: expired, a ticket was checked in, or the show has started'),
       },
     },
     async ({ params, user }, _req, res) => {
@@ -127,14 +127,17 @@ export function bookingRoutes(ctx: RouteContext, bookings: BookingService): void
       path: '/bookings',
       operationId: 'listMyBookings',
       tag,
-      summary: 'Your booking history, newest first',
+      summary: 'Your booking history, newest first (or upcoming / past shows)',
+      description:
+        'Your bookings, newest first. With when=upcoming: bookings of shows that start after now, soonest first; ' +
+        'with when=past: of shows that have started, latest first (a cursor belongs to the listing that gave it).',
       access: 'user',
-      query: historyQuery,
+      query: myHistoryQuery,
       responses: { 200: { description: 'A page of bookings', schema: listOf(bookingSchema) } },
     },
     async ({ query, user }, _req, res) => {
       if (user === undefined) return;
-      res.json(await bookings.list({ userId: user.id, status: query.status, limit: query.limit, cursor: query.cursor }));
+      res.json(await bookings.list({ userId: user.id, status: query.status, when: query.when, limit: query.limit, cursor: query.cursor }));
     },
   );
   defineRoute(

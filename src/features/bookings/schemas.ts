@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../domain/paging.ts';
 import { seatCategory } from '../theatres/schemas.ts';
+import { ticketSchema } from '../tickets/schemas.ts';
 
 export const bookingStatus = z.enum(['pending', 'confirmed', 'cancelled', 'expired']);
 export type BookingStatus = z.infer<typeof bookingStatus>;
@@ -25,6 +26,16 @@ export const confirmBody = z.strictObject({ paymentToken: z.string().min(1).max(
 
 export const historyQuery = z.object({ status: bookingStatus.optional(), ...paginationQuery });
 
+/** GET /bookings: history filtered by the show's start (upcoming: after now, soonest first; past: before now, latest first). */
+export const myHistoryQuery = z.object({
+  status: bookingStatus.optional(),
+  when: z
+    .enum(['upcoming', 'past'])
+    .optional()
+    .describe('upcoming: shows starting after now, soonest first; past: shows that have started, latest first. Unset: every booking, newest booking first.'),
+  ...paginationQuery,
+});
+
 export const bestSeatsBody = z.strictObject({
   count: z.number().int().min(1).max(10),
   category: seatCategory.optional(),
@@ -46,6 +57,9 @@ export const bookingSchema = z.object({
   showId: z.uuid(),
   status: bookingStatus,
   seats: z.array(z.object({ id: z.uuid(), row: z.string(), number: z.number().int(), category: z.string(), price: z.number().int() })),
+  tickets: z
+    .array(ticketSchema)
+    .describe('One per seat, in the order of seats, once the booking is confirmed (empty before); a cancelled booking keeps them, void.'),
   total: z.number().int(),
   currency: z.string(),
   expiresAt: z.iso.datetime(),

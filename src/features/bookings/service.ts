@@ -14,6 +14,7 @@ import type { ServiceMetrics as Metrics } from '../../domain/metrics.ts';
 import { decodeCursor, toPage } from '../../domain/paging.ts';
 import type { PaymentService } from '../payments/service.ts';
 import type { ShowService } from '../shows/service.ts';
+import type { TicketCodec } from '../tickets/codes.ts';
 import { bestBlock } from './best-seats.ts';
 import {
   bookingCancelled,
@@ -29,12 +30,15 @@ import {
 } from './errors.ts';
 import * as repo from './repo.ts';
 import type { BookingDto, BookingStatus, HoldBody } from './schemas.ts';
+import type { TicketDto } from '../tickets/schemas.ts';
 
 export interface BookingDeps {
   db: Db;
   /** The payments feature: charges, refunds (src/features/payments/service.ts). */
   payments: PaymentService;
   shows: ShowService;
+  /** Signs the tickets' codes (src/features/tickets/codes.ts): every answer with a booking carries them. */
+  ticketCodes: TicketCodec;
   holdTtlSeconds: number;
   maxPendingHoldsPerUser: number;
   /** Seats one user may hold or have bought in one show (MAX_SEATS_PER_USER_PER_SHOW); 0: no cap. */
@@ -49,13 +53,27 @@ export interface BookingDeps {
 
 const cursorSchema = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 
-function toDto(v: repo.BookingViewRow): BookingDto {
+/**
+ * The API's tickets from the database's: each gains its code, computed from its id (the same
+ * every time), in the key order of the Ticket schema.
+ */
+function ticketsOf(codes: TicketCodec, tickets: repo.TicketRow[]): TicketDto[] {
+  return tickets.map((t) => ({ id: t.id, seatId: t.seatId, code: codes.encode(t.id), status: t.status, checkedInAt: t.checkedInAt }));
+}
+
+/** A booking document from SQL (booking_document()) as the API answers it: the tickets get their codes. */
+function fromDocument(codes: TicketCodec, doc: repo.BookingDocument): BookingDto {
+  return { ...doc, tickets: ticketsOf(codes, doc.tickets) };
+}
+
+function toDto(codes: TicketCodec, v: repo.BookingViewRow): BookingDto {
   return {
     id: v.id,
     userId: v.user_id,
     showId: v.show_id,
     status: v.status,
     seats: v.seats,
+    tickets: ticketsOf(codes, v.tickets),
     total: v.total,
     currency: v.currency,
     expiresAt: v.expires_at.toISOString(),
@@ -88,7 +106,7 @@ export function requestHash(body: HoldBody): string {
 }
 
 export function createBookingService(deps: BookingDeps) {
-  const { db, payments } = deps;
+  const { db, payments, ticketCodes: codes } = deps;
   const count = (outcome: string) => deps.metrics?.bookings.inc({ outcome });
 
   /** Bookings with show, movie, theatre, screen, seats and payment: one query. */
@@ -98,7 +116,7 @@ export function createBookingService(deps: BookingDeps) {
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.flatMap((id) => {
       const v = byId.get(id);
-      return v === undefined ? [] : [toDto(v)];
+      return v === undefined ? [] : [toDto(codes, v)];
     });
   }
 
@@ -108,10 +126,18 @@ export function createBookingService(deps: BookingDeps) {
     return b;
   }
 
-  async function list(f: { userId?: string; showId?: string; status?: BookingStatus | undefined; limit: number; cursor?: string | undefined }) {
+  async function list(f: {
+    userId?: string;
+    showId?: string;
+    status?: BookingStatus | undefined;
+    /** upcoming / past: by the show's start (soonest / latest first); unset: newest booking first. */
+    when?: repo.HistoryWhen | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }) {
     const before = decodeCursor(f.cursor, cursorSchema);
-    const rows = await repo.listBookingViews(db.pool, { userId: f.userId, showId: f.showId, status: f.status, before, limit: f.limit + 1 });
-    return toPage(rows, f.limit, (r) => [r.cursor_at, r.id], toDto);
+    const rows = await repo.listBookingViews(db.pool, { userId: f.userId, showId: f.showId, status: f.status, when: f.when, before, limit: f.limit + 1 });
+    return toPage(rows, f.limit, (r) => [r.cursor_at, r.id], (r) => toDto(codes, r));
   }
 
   return {
@@ -169,7 +195,7 @@ export function createBookingService(deps: BookingDeps) {
           if (result.booking === null) throw notFound('booking'); // not reached: the function returns it with these outcomes
           if (result.outcome === 'held') deps.shows.invalidateSeatMap(body.showId);
           count(result.outcome);
-          return { booking: result.booking, replayed: result.outcome === 'replayed' };
+          return { booking: fromDocument(codes, result.booking), replayed: result.outcome === 'replayed' };
         }
         case 'key_reused':
           throw idempotencyKeyReused();
@@ -216,7 +242,7 @@ export function createBookingService(deps: BookingDeps) {
             deps.shows.invalidateSeatMap(r.showId);
             count('confirmed');
           }
-          return r.booking as BookingDto;
+          return fromDocument(codes, r.booking as repo.BookingDocument);
         case 'not_found':
           throw notFound('booking');
         case 'not_bookable':
@@ -237,9 +263,11 @@ export function createBookingService(deps: BookingDeps) {
 
     /**
      * Cancels in one statement (booking_cancel(), which also returns the booking): the seats
-     * are free at once; a confirmed booking's payment becomes refund_pending and is refunded
-     * after that, outside any transaction. Cancelling a cancelled booking answers it unchanged.
-     * @throws NOT_FOUND; BOOKING_NOT_CANCELLABLE for an expired booking or once the show started.
+     * are free at once and its tickets void; a confirmed booking's payment becomes
+     * refund_pending and is refunded after that, outside any transaction. Cancelling a
+     * cancelled booking answers it unchanged.
+     * @throws NOT_FOUND; BOOKING_NOT_CANCELLABLE for an expired booking, once a ticket of it was
+     * checked in, or once the show started.
      */
     async cancel(user: AuthUser, id: string): Promise<BookingDto> {
       const r = await repo.cancelBooking(db.pool, { bookingId: id, userId: user.id, admin: user.role === 'admin' });
@@ -248,16 +276,20 @@ export function createBookingService(deps: BookingDeps) {
           throw notFound('booking');
         case 'expired':
           throw bookingNotCancellable('The booking has expired.');
+        case 'checked_in':
+          throw bookingNotCancellable('A ticket of this booking was checked in at the door; it can no longer be cancelled or refunded.');
         case 'started':
           throw bookingNotCancellable('The show has already started.');
         case 'unchanged':
-          return r.booking as BookingDto;
+          if (r.booking === null) throw notFound('booking'); // not reached: booking_cancel returns it with this outcome
+          return fromDocument(codes, r.booking);
         case 'cancelled':
           if (r.show_id !== null) deps.shows.invalidateSeatMap(r.show_id);
           count('cancelled');
           // Refunded at once: read the booking again so the answer says so.
           if (r.refund && (await payments.refund({ bookingIds: [id] })) > 0) return view(id);
-          return r.booking as BookingDto;
+          if (r.booking === null) return view(id); // not reached: booking_cancel returns it with this outcome
+          return fromDocument(codes, r.booking);
       }
     },
 

@@ -58,7 +58,12 @@ export function codesOf(description: string): string[] {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** The schema of a problem response: a named one for a single well-known code, else Problem with its code enum. */
-const NAMED_PROBLEMS: Record<string, string> = { VALIDATION_FAILED: 'ValidationProblem', SEATS_UNAVAILABLE: 'SeatsUnavailableProblem' };
+const NAMED_PROBLEMS: Record<string, string> = {
+  VALIDATION_FAILED: 'ValidationProblem',
+  SEATS_UNAVAILABLE: 'SeatsUnavailableProblem',
+  ALREADY_CHECKED_IN: 'AlreadyCheckedInProblem',
+  WRONG_SHOW: 'WrongShowProblem',
+};
 
 function problemResponseSchema(codes: string[]): Json {
   const named = codes.filter((c) => NAMED_PROBLEMS[c] !== undefined).map((c) => ref(NAMED_PROBLEMS[c] ?? 'Problem'));
@@ -225,6 +230,21 @@ export function buildOpenApi(routes: RouteDoc[], info: { title: string; version:
               properties: { code: { type: 'string', enum: ['SEATS_UNAVAILABLE'] }, unavailableSeatIds: { type: 'array', items: { type: 'string', format: 'uuid' } } },
             },
           ],
+        },
+        AlreadyCheckedInProblem: {
+          description: 'ALREADY_CHECKED_IN: the ticket was scanned before; checkedInAt is the first scan’s time.',
+          allOf: [
+            ref('Problem'),
+            {
+              type: 'object',
+              required: ['checkedInAt'],
+              properties: { code: { type: 'string', enum: ['ALREADY_CHECKED_IN'] }, checkedInAt: { type: 'string', format: 'date-time' } },
+            },
+          ],
+        },
+        WrongShowProblem: {
+          description: 'WRONG_SHOW: the ticket is for another show than the one the door admits to; show is the ticket’s.',
+          allOf: [ref('Problem'), { type: 'object', required: ['show'], properties: { code: { type: 'string', enum: ['WRONG_SHOW'] }, show: ref('TicketShow') } }],
         },
       },
     },

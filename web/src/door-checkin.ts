@@ -4,20 +4,7 @@
  * answer from the server"), because the usher must see something for every scan.
  */
 import { client } from './api.ts';
-import type { Answer, ShowLabel } from './door-answer.ts';
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const named = (v: unknown): { name: string } | undefined => (isRecord(v) && typeof v['name'] === 'string' ? { name: v['name'] } : undefined);
-
-/** WRONG_SHOW's `show` extension, checked rather than trusted: the door still says "wrong show" without it. */
-function showLabel(v: unknown): ShowLabel | undefined {
-  if (!isRecord(v)) return undefined;
-  const { startsAt, movie } = v;
-  const theatre = named(v['theatre']);
-  const screen = named(v['screen']);
-  if (typeof startsAt !== 'string' || !isRecord(movie) || typeof movie['title'] !== 'string' || theatre === undefined || screen === undefined) return undefined;
-  return { startsAt, movie: { title: movie['title'] }, theatre, screen };
-}
+import type { Answer } from './door-answer.ts';
 
 export async function checkIn(code: string, showId: string | undefined): Promise<Answer> {
   const result = await client.api
@@ -34,9 +21,10 @@ export async function checkIn(code: string, showId: string | undefined): Promise
     case 403:
       return { kind: 'forbidden' };
     case 409:
-      if (error.code === 'ALREADY_CHECKED_IN') return { kind: 'already', checkedInAt: typeof error['checkedInAt'] === 'string' ? error['checkedInAt'] : undefined };
+      // AlreadyCheckedInProblem and WrongShowProblem in the OpenAPI document: their members are typed.
+      if (error.code === 'ALREADY_CHECKED_IN') return { kind: 'already', checkedInAt: error.checkedInAt };
+      if (error.code === 'WRONG_SHOW') return { kind: 'wrong-show', show: error.show };
       if (error.code === 'TICKET_VOID') return { kind: 'void' };
-      if (error.code === 'WRONG_SHOW') return { kind: 'wrong-show', show: showLabel(error['show']) };
       break;
     case 422:
       // A code too long (or empty) to be a ticket fails validation before it is looked at.

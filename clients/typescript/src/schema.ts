@@ -716,11 +716,14 @@ export interface components {
             name: string;
             seatCount: number;
             categories: string[];
-            seats: {
-                row: string;
-                number: number;
-                category: string;
-            }[];
+            seats: components["schemas"]["ScreenSeat"][];
+        };
+        ScreenSeat: {
+            row: string;
+            number: number;
+            category: string;
+            /** @description An aisle runs between this seat and the next of its row */
+            aisleAfter: boolean;
         };
         ScreenSummary: {
             /** Format: uuid */
@@ -737,6 +740,8 @@ export interface components {
             price: number;
             /** @enum {string} */
             status: "available" | "held" | "booked";
+            /** @description An aisle runs between this seat and the next of its row (from the screen's layout) */
+            aisleAfter: boolean;
         };
         SeatMap: {
             /** Format: uuid */
@@ -888,6 +893,19 @@ export interface components {
             /** @enum {string} */
             code?: "SEATS_UNAVAILABLE";
             unavailableSeatIds: string[];
+        };
+        /** @description ALREADY_CHECKED_IN: the ticket was scanned before; checkedInAt is the first scan’s time. */
+        AlreadyCheckedInProblem: components["schemas"]["Problem"] & {
+            /** @enum {string} */
+            code?: "ALREADY_CHECKED_IN";
+            /** Format: date-time */
+            checkedInAt: string;
+        };
+        /** @description WRONG_SHOW: the ticket is for another show than the one the door admits to; show is the ticket’s. */
+        WrongShowProblem: components["schemas"]["Problem"] & {
+            /** @enum {string} */
+            code?: "WRONG_SHOW";
+            show: components["schemas"]["TicketShow"];
         };
     };
     responses: never;
@@ -2605,6 +2623,8 @@ export interface operations {
                         label: string;
                         seats: number;
                         category: string;
+                        /** @description Seat numbers an aisle runs after (between seat n and n + 1), each below `seats`; none when left out */
+                        aisles?: number[];
                     }[];
                 };
             };
@@ -4188,10 +4208,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
+                    "application/problem+json": components["schemas"]["AlreadyCheckedInProblem"] | components["schemas"]["WrongShowProblem"] | (components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "ALREADY_CHECKED_IN" | "TICKET_VOID" | "WRONG_SHOW";
-                    };
+                        code?: "TICKET_VOID";
+                    });
                 };
             };
             /** @description PAYLOAD_TOO_LARGE */

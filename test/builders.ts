@@ -53,16 +53,26 @@ export function makeTheatre(t: TestApp, admin: SignedIn, over: Record<string, un
   );
 }
 
-export const smallLayout = [
-  { label: 'A', seats: 6, category: 'standard' },
-  { label: 'B', seats: 6, category: 'standard' },
+/** A row of a screen's layout, as POST /theatres/{id}/screens takes it. */
+export interface LayoutRow {
+  label: string;
+  seats: number;
+  category: string;
+  /** Seat numbers an aisle runs after. */
+  aisles?: number[];
+}
+
+/** Three rows, 16 seats; an aisle after seat 3 of the two standard rows. */
+export const smallLayout: LayoutRow[] = [
+  { label: 'A', seats: 6, category: 'standard', aisles: [3] },
+  { label: 'B', seats: 6, category: 'standard', aisles: [3] },
   { label: 'C', seats: 4, category: 'premium' },
 ];
 
 export async function makeScreen(
   t: TestApp,
   admin: SignedIn,
-  opts: { theatreId?: string; rows?: { label: string; seats: number; category: string }[] } = {},
+  opts: { theatreId?: string; rows?: LayoutRow[] } = {},
 ): Promise<Screen> {
   const theatreId = opts.theatreId ?? (await makeTheatre(t, admin)).id;
   return ok(
@@ -83,7 +93,7 @@ export function futureStart(): string {
 export async function makeShow(
   t: TestApp,
   admin: SignedIn,
-  opts: { movieId?: string; screenId?: string; startsAt?: string; prices?: Record<string, number>; rows?: { label: string; seats: number; category: string }[] } = {},
+  opts: { movieId?: string; screenId?: string; startsAt?: string; prices?: Record<string, number>; rows?: LayoutRow[] } = {},
 ): Promise<Show> {
   const movieId = opts.movieId ?? (await makeMovie(t, admin)).id;
   const screenId = opts.screenId ?? (await makeScreen(t, admin, opts.rows ? { rows: opts.rows } : {})).id;

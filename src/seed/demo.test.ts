@@ -46,6 +46,29 @@ it('seed: shows across the next 7 days, each with its own priced seats, browsabl
   assert.equal(res.body.items.length, 5);
 });
 
+it('seed: every screen has aisles (one in the small screen, two in the wide ones), never after a row\'s last seat, and the seat maps carry them', async () => {
+  const screens = await t.sql<{ per_row: number; aisles: number[]; rows: number; rows_alike: boolean; at_end: number }>(
+    `SELECT max(number)::int AS per_row,
+            array_agg(DISTINCT number ORDER BY number) FILTER (WHERE aisle_after) AS aisles,
+            count(DISTINCT row_label)::int AS rows,
+            count(*) FILTER (WHERE aisle_after) = count(DISTINCT row_label) * count(DISTINCT number) FILTER (WHERE aisle_after) AS rows_alike,
+            count(*) FILTER (WHERE aisle_after AND number = (SELECT max(s2.number) FROM seats s2 WHERE s2.screen_id = s.screen_id AND s2.row_label = s.row_label))::int AS at_end
+       FROM seats s GROUP BY screen_id`,
+  );
+  assert.equal(screens.length, result.screens);
+  for (const s of screens) {
+    assert.equal(s.aisles.length, s.per_row < 15 ? 1 : 2, `${s.per_row} seats a row: aisles after ${s.aisles.join(', ')}`);
+    assert.ok(s.rows_alike, 'every row has the same aisles');
+    assert.equal(s.at_end, 0, 'no aisle after the last seat of a row');
+  }
+  const uncopied = await t.sql(`SELECT 1 FROM show_seats ss JOIN seats s ON s.id = ss.seat_id WHERE ss.aisle_after <> s.aisle_after LIMIT 1`);
+  assert.equal(uncopied.length, 0, "the shows' seats copy the layout's aisles");
+  const list = await t.request<{ items: { id: string }[] }>('GET', '/api/v1/shows?limit=1');
+  const map = await t.request<{ seats: { aisleAfter: boolean }[] }>('GET', `/api/v1/shows/${list.body.items[0]?.id ?? ''}/seats`);
+  assert.equal(map.status, 200);
+  assert.ok(map.body.seats.some((x) => x.aisleAfter));
+});
+
 it('seed: the demo admin can sign in and act as admin', async () => {
   assert.ok(result.admin);
   const login = await t.request<{ accessToken: string; user: { role: string } }>('POST', '/api/v1/auth/login', { body: result.admin });

@@ -51,11 +51,15 @@ const MOVIES: [string, number, string, string[], string][] = [
   ['The Forgotten Symphony', 121, 'Italian', ['music', 'drama'], 'PG'],
 ];
 
-/** Seat layouts: [rows, seats per row]; the front row is accessible, the back two premium. */
-const LAYOUTS: [number, number][] = [
-  [8, 13], // 104 seats
-  [12, 18], // 216
-  [16, 25], // 400
+/**
+ * Seat layouts: [rows, seats per row, the seat numbers an aisle runs after in every row]; the
+ * front row is accessible, the back two premium. The aisles are off the centre, as in most
+ * auditoriums, so the middle seats stay together: one in the small screen, two in the wider ones.
+ */
+const LAYOUTS: [number, number, number[]][] = [
+  [8, 13, [4]], // 104 seats: 4 | 9
+  [12, 18, [4, 14]], // 216: 4 | 10 | 4
+  [16, 25, [5, 20]], // 400: 5 | 15 | 5
 ];
 
 const SHOW_TIMES = [11, 14.5, 18, 21.5]; // local hours (UTC here), four slots a day
@@ -111,16 +115,17 @@ export async function seedDemoCatalogue(
       ]);
       const theatreId = (rows[0] as { id: string }).id;
       result.theatres++;
-      for (const [i, [rowCount, perRow]] of LAYOUTS.entries()) {
+      for (const [i, [rowCount, perRow, aisles]] of LAYOUTS.entries()) {
         const screenRes = await c.query<{ id: string }>(`INSERT INTO screens (theatre_id, name) VALUES ($1, $2) RETURNING id`, [theatreId, `Screen ${i + 1}`]);
         const screenId = (screenRes.rows[0] as { id: string }).id;
-        // Rows A.., first row accessible, last two premium, the rest standard.
+        // Rows A.., first row accessible, last two premium, the rest standard; the same aisles in every row.
         const seatRes = await c.query(
-          `INSERT INTO seats (screen_id, row_label, row_index, number, category)
+          `INSERT INTO seats (screen_id, row_label, row_index, number, category, aisle_after)
            SELECT $1, chr(65 + r), r, n,
-                  CASE WHEN r = 0 THEN 'accessible' WHEN r >= $2 - 2 THEN 'premium' ELSE 'standard' END
+                  CASE WHEN r = 0 THEN 'accessible' WHEN r >= $2 - 2 THEN 'premium' ELSE 'standard' END,
+                  n = ANY($4::int[])
              FROM generate_series(0, $2 - 1) r CROSS JOIN generate_series(1, $3) n`,
-          [screenId, rowCount, perRow],
+          [screenId, rowCount, perRow, aisles],
         );
         result.screens++;
         // Shows: four slots a day for `days` days, movies rotating across screens and days.
@@ -159,8 +164,8 @@ export async function seedDemoCatalogue(
         );
         const showIds = showRes.rows.map((r) => r.id);
         const seated = await c.query(
-          `INSERT INTO show_seats (show_id, seat_id, row_label, row_index, number, category, price)
-           SELECT sh.id, s.id, s.row_label, s.row_index, s.number, s.category, (sh.prices ->> s.category)::int
+          `INSERT INTO show_seats (show_id, seat_id, row_label, row_index, number, category, aisle_after, price)
+           SELECT sh.id, s.id, s.row_label, s.row_index, s.number, s.category, s.aisle_after, (sh.prices ->> s.category)::int
              FROM shows sh JOIN seats s ON s.screen_id = sh.screen_id
             WHERE sh.id = ANY($1::uuid[])`,
           [showIds],

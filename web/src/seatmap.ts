@@ -1,6 +1,7 @@
 /**
  * The seat map: a grid of real <button>s, one per seat, rows in the screen's order with the
- * screen at the top, grouped by category. Each button's label says everything a sighted
+ * screen at the top, grouped by category, with a gap where the layout has an aisle (a seat's
+ * aisleAfter) or the numbering skips. Each button's label says everything a sighted
  * visitor sees ("Row C, seat 7, premium, $12.00, available"); aria-pressed says picked.
  * Keyboard: one Tab stop for the whole map (roving tabindex), arrow keys move between seats,
  * Home/End to the ends of a row, Enter/Space picks (a button does that by itself).
@@ -58,6 +59,7 @@ export class SeatMap {
     let row: HTMLElement | undefined;
     let rowLabel: string | undefined;
     let lastNumber = 0;
+    let aisleNext = false;
     let category: string | undefined;
     for (const seat of options.seats) {
       this.seats.set(seat.id, { ...seat });
@@ -72,10 +74,13 @@ export class SeatMap {
         inner.append(row);
         this.rows.push([]);
         lastNumber = 0;
+        aisleNext = false;
       }
-      // A gap in the numbering is an aisle: leave the space empty.
+      // An aisle of the layout, or a gap in the numbering, is an empty space (a row never ends in one).
+      if (aisleNext) row.append(h('span', { class: 'aisle', 'aria-hidden': 'true' }));
       for (let gap = lastNumber + 1; lastNumber > 0 && gap < seat.number; gap++) row.append(h('span', { class: 'aisle', 'aria-hidden': 'true' }));
       lastNumber = seat.number;
+      aisleNext = seat.aisleAfter;
       const button = h('button', { type: 'button', class: 'seat', 'data-seat-id': seat.id, tabindex: -1 });
       this.buttons.set(seat.id, button);
       this.rows.at(-1)?.push(seat.id);
@@ -86,7 +91,8 @@ export class SeatMap {
     // The widest row (aisles included) sizes the seats to fit the box; narrower than that, the map scrolls.
     const widest = Math.max(1, ...this.rows.map((r) => {
       const numbers = r.map((id) => this.seats.get(id)?.number ?? 0);
-      return Math.max(...numbers) - Math.min(...numbers) + 1;
+      const aisles = r.slice(0, -1).filter((id) => this.seats.get(id)?.aisleAfter === true).length;
+      return Math.max(...numbers) - Math.min(...numbers) + 1 + aisles;
     }));
     this.element = h(
       'div',

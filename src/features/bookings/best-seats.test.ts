@@ -4,16 +4,18 @@ import { makeShow, seatMap } from '../../../test/builders.ts';
 import { makeUsers, signUpAdmin, startTestApp, type SignedIn, type TestApp } from '../../../test/helpers.ts';
 import { bestBlock, type MapSeat } from './best-seats.ts';
 
-/** A row from a picture: '.' free, 'x' taken. */
+/** A row from a picture: '.' free, 'x' taken, '|' an aisle (after the seat before it). */
 function row(label: string, picture: string, category = 'standard'): MapSeat[] {
-  return Array.from(picture).map((c, i) => ({
-    id: `${label}${i + 1}`,
-    row: label,
-    number: i + 1,
-    category,
-    price: 100,
-    status: c === '.' ? 'available' : 'booked',
-  }));
+  const seats: MapSeat[] = [];
+  for (const c of picture) {
+    if (c === '|') {
+      const last = seats.at(-1);
+      if (last !== undefined) last.aisleAfter = true;
+      continue;
+    }
+    seats.push({ id: `${label}${seats.length + 1}`, row: label, number: seats.length + 1, category, price: 100, status: c === '.' ? 'available' : 'booked', aisleAfter: false });
+  }
+  return seats;
 }
 const ids = (b: MapSeat[] | undefined) => b?.map((s) => s.id);
 
@@ -21,6 +23,15 @@ describe('bestBlock', () => {
   it('an empty row → the centre block', () => {
     assert.deepEqual(ids(bestBlock(row('A', '..........'), 2)), ['A5', 'A6']);
     assert.deepEqual(ids(bestBlock(row('A', '.........'), 3)), ['A4', 'A5', 'A6']);
+  });
+
+  it('never spans an aisle, and a seat across an aisle is not stranded by a block', () => {
+    // The centre pair 5–6 is split by the aisle: the pair beside it wins, in one section.
+    assert.deepEqual(ids(bestBlock(row('A', '.....|.....'), 2)), ['A4', 'A5']);
+    assert.deepEqual(ids(bestBlock(row('A', '..|..|..'), 3)), undefined, 'no section holds three');
+    // 4 free seats between an aisle and a taken seat: taking 3 leaves no stranded seat when the
+    // block starts at the aisle; the lone seat 1 across the aisle is not beside the block.
+    assert.deepEqual(ids(bestBlock(row('A', 'x.|...x'), 3)), ['A3', 'A4', 'A5']);
   });
 
   it('the middle row beats front and back rows', () => {

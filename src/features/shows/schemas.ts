@@ -55,7 +55,15 @@ export type SeatStatus = z.infer<typeof seatStatus>;
 export const seatMapSchema = z.object({
   showId: z.uuid(),
   seats: z.array(
-    z.object({ id: z.uuid(), row: z.string(), number: z.number().int(), category: z.string(), price: z.number().int(), status: seatStatus }).meta({ id: 'Seat' }),
+    z.object({
+      id: z.uuid(),
+      row: z.string(),
+      number: z.number().int(),
+      category: z.string(),
+      price: z.number().int(),
+      status: seatStatus,
+      aisleAfter: z.boolean().describe("An aisle runs between this seat and the next of its row (from the screen's layout)"),
+    }).meta({ id: 'Seat' }),
   ),
 }).meta({ id: 'SeatMap' });
 export type SeatMap = z.infer<typeof seatMapSchema>;

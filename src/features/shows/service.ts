@@ -89,7 +89,7 @@ export function createShowService(deps: { db: Db; currency: string; cleaningMinu
     if (rows.length === 0 && !(await repo.showExists(db.pool, showId))) throw notFound('show');
     const map: SeatMap = {
       showId,
-      seats: rows.map((r) => ({ id: r.id, row: r.row, number: r.number, category: r.category, price: r.price, status: r.status })),
+      seats: rows.map((r) => ({ id: r.id, row: r.row, number: r.number, category: r.category, price: r.price, status: r.status, aisleAfter: r.aisle_after })),
     };
     const body = Buffer.from(JSON.stringify(map));
     const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;

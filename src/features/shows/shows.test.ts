@@ -210,7 +210,7 @@ describe('seat map', () => {
     const seats = await seatMap(t, show.id);
     assert.equal(seats.length, 16);
     assert.ok(seats.every((s) => s.status === 'available'));
-    assert.deepEqual(Object.keys(seats[0] ?? {}).sort(), ['category', 'id', 'number', 'price', 'row', 'status']);
+    assert.deepEqual(Object.keys(seats[0] ?? {}).sort(), ['aisleAfter', 'category', 'id', 'number', 'price', 'row', 'status']);
     assert.deepEqual(seats.slice(0, 2).map((s) => `${s.row}${s.number}`), ['A1', 'A2']);
 
     // Plant bookings straight in the database: a live hold, a lapsed hold and a sale. They
@@ -261,6 +261,34 @@ describe('seat map', () => {
     const changed = await t.request('GET', `/api/v1/shows/${show.id}/seats`, { headers: { 'if-none-match': etag } });
     assert.equal(changed.status, 200);
     assert.notEqual(changed.headers.get('etag'), etag);
+  });
+
+  it('seat map: the aisles of the screen layout, copied to the show, on every path (a miss, a cached read, best-seats); none without', async () => {
+    const rows = [
+      { label: 'A', seats: 10, category: 'standard', aisles: [3, 7] },
+      { label: 'B', seats: 10, category: 'standard', aisles: [7, 3] },
+      { label: 'C', seats: 4, category: 'premium' },
+    ];
+    const show = await makeShow(t, admin, { rows });
+    const aisles = (seats: { row: string; number: number; aisleAfter: boolean }[]) => seats.filter((s) => s.aisleAfter).map((s) => `${s.row}${s.number}`);
+    t.app.services.shows.invalidateSeatMap(show.id);
+    const miss = await seatMap(t, show.id);
+    assert.deepEqual(aisles(miss), ['A3', 'A7', 'B3', 'B7']);
+    assert.ok(miss.every((s) => typeof s.aisleAfter === 'boolean'));
+    const hit = await countQueries(t, () => seatMap(t, show.id));
+    assert.equal(hit.queries, 0, 'served from the cache');
+    assert.deepEqual(hit.result, miss);
+    const stored = await t.sql<{ seat: string }>(`SELECT row_label || number AS seat FROM show_seats WHERE show_id = $1 AND aisle_after ORDER BY row_index, number`, [show.id]);
+    assert.deepEqual(stored.map((r) => r.seat), ['A3', 'A7', 'B3', 'B7'], "the show's own seats carry them");
+    const best = await t.request<{ seats: { id: string; aisleAfter: boolean }[] }>('POST', `/api/v1/shows/${show.id}/best-seats`, { body: { count: 4 } });
+    assert.equal(best.status, 200, best.text);
+    const byId = new Map(miss.map((s) => [s.id, s.aisleAfter]));
+    assert.ok(best.body.seats.length === 4 && best.body.seats.every((s) => s.aisleAfter === byId.get(s.id)), best.text);
+
+    const plain = await makeShow(t, admin, { rows: [{ label: 'A', seats: 5, category: 'standard' }] });
+    const seats = await seatMap(t, plain.id);
+    assert.equal(seats.length, 5);
+    assert.deepEqual(aisles(seats), []);
   });
 
   it('seat map: unknown show → 404', async () => {

@@ -96,14 +96,18 @@ export async function insertScreen(db: Queryable, theatreId: string, name: strin
   return rows[0] as ScreenRow;
 }
 
-/** Every seat of every row, in one statement: row i gets seats 1..n. */
+/**
+ * Every seat of every row, in one statement: row i gets seats 1..n, and seat k is marked
+ * aisle_after when k is one of the row's aisles. The aisles go as one JSON array of arrays
+ * (element i for row i): SQL arrays must be rectangular, and rows have different counts.
+ */
 export async function insertSeats(db: Queryable, screenId: string, rows: ScreenCreate['rows']) {
   await db.query(
-    `INSERT INTO seats (screen_id, row_label, row_index, number, category)
-     SELECT $1, r.label, r.idx - 1, n, r.category
+    `INSERT INTO seats (screen_id, row_label, row_index, number, category, aisle_after)
+     SELECT $1, r.label, r.idx - 1, n, r.category, coalesce(($5::jsonb -> (r.idx::int - 1)) @> to_jsonb(n), false)
        FROM unnest($2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS r(label, seats, category, idx)
        CROSS JOIN LATERAL generate_series(1, r.seats) AS n`,
-    [screenId, rows.map((r) => r.label), rows.map((r) => r.seats), rows.map((r) => r.category)],
+    [screenId, rows.map((r) => r.label), rows.map((r) => r.seats), rows.map((r) => r.category), JSON.stringify(rows.map((r) => r.aisles ?? []))],
   );
 }
 
@@ -121,11 +125,12 @@ export interface SeatRow {
   row_label: string;
   number: number;
   category: string;
+  aisle_after: boolean;
 }
 
 export async function listSeats(db: Queryable, screenId: string) {
   const { rows } = await db.query<SeatRow>(
-    `SELECT row_label, number, category FROM seats WHERE screen_id = $1 ORDER BY row_index, number`,
+    `SELECT row_label, number, category, aisle_after FROM seats WHERE screen_id = $1 ORDER BY row_index, number`,
     [screenId],
   );
   return rows;

@@ -22,16 +22,35 @@ export const seatCategory = z
   .toLowerCase()
   .regex(/^[a-z][a-z0-9_-]{0,29}$/, 'Must be a short lower-case name such as "standard".');
 
+/** At most this many aisles in one row: a wide row has two or three; ten is generous. */
+const MAX_AISLES = 10;
+
+const screenRow = z
+  .strictObject({
+    label: z.string().trim().min(1).max(10),
+    seats: z.number().int().min(1).max(100),
+    category: seatCategory,
+    aisles: z
+      .array(z.number().int().min(1))
+      .max(MAX_AISLES)
+      .optional()
+      .describe('Seat numbers an aisle runs after (between seat n and n + 1), each below `seats`; none when left out'),
+  })
+  .superRefine((row, ctx) => {
+    // Runs even when `seats` failed its own checks (those do not abort): judge aisles against a valid count only.
+    if (!Number.isInteger(row.seats) || row.seats < 1) return;
+    const seen = new Set<number>();
+    (row.aisles ?? []).forEach((n, j) => {
+      if (n >= row.seats) ctx.addIssue({ code: 'custom', path: ['aisles', j], message: `Must be below ${row.seats}: an aisle runs between two seats of the row.` });
+      else if (seen.has(n)) ctx.addIssue({ code: 'custom', path: ['aisles', j], message: `The aisle after seat ${n} appears twice.` });
+      seen.add(n);
+    });
+  });
+
 export const screenCreate = z.strictObject({
   name: text(100),
   rows: z
-    .array(
-      z.strictObject({
-        label: z.string().trim().min(1).max(10),
-        seats: z.number().int().min(1).max(100),
-        category: seatCategory,
-      }),
-    )
+    .array(screenRow)
     .min(1)
     .max(60)
     .superRefine((rows, ctx) => {
@@ -63,6 +82,13 @@ export const screenSchema = z.object({
   name: z.string(),
   seatCount: z.number().int(),
   categories: z.array(z.string()),
-  seats: z.array(z.object({ row: z.string(), number: z.number().int(), category: z.string() })),
+  seats: z.array(
+    z.object({
+      row: z.string(),
+      number: z.number().int(),
+      category: z.string(),
+      aisleAfter: z.boolean().describe('An aisle runs between this seat and the next of its row'),
+    }).meta({ id: 'ScreenSeat' }),
+  ),
 }).meta({ id: 'Screen' });
 export type ScreenDto = z.infer<typeof screenSchema>;

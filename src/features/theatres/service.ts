@@ -25,7 +25,7 @@ export function createTheatreService(db: Db) {
       name: screen.name,
       seatCount: seats.length,
       categories: [...new Set(seats.map((s) => s.category))].sort(),
-      seats: seats.map((s) => ({ row: s.row_label, number: s.number, category: s.category })),
+      seats: seats.map((s) => ({ row: s.row_label, number: s.number, category: s.category, aisleAfter: s.aisle_after })),
     };
   }
 

@@ -17,7 +17,7 @@ interface ScreenBody {
   name: string;
   seatCount: number;
   categories: string[];
-  seats: { row: string; number: number; category: string }[];
+  seats: { row: string; number: number; category: string; aisleAfter: boolean }[];
 }
 
 let t: TestApp;
@@ -108,12 +108,14 @@ describe('screens', () => {
     assert.equal(res.status, 201);
     assert.equal(res.body.seatCount, 7);
     assert.deepEqual(res.body.categories, ['accessible', 'standard']);
+    // Without aisles, as before, with no aisle anywhere.
     assert.deepEqual(res.body.seats.slice(0, 4), [
-      { row: 'A', number: 1, category: 'accessible' },
-      { row: 'A', number: 2, category: 'accessible' },
-      { row: 'A', number: 3, category: 'accessible' },
-      { row: 'B', number: 1, category: 'standard' },
+      { row: 'A', number: 1, category: 'accessible', aisleAfter: false },
+      { row: 'A', number: 2, category: 'accessible', aisleAfter: false },
+      { row: 'A', number: 3, category: 'accessible', aisleAfter: false },
+      { row: 'B', number: 1, category: 'standard', aisleAfter: false },
     ]);
+    assert.ok(res.body.seats.every((s) => !s.aisleAfter));
     const rows = await t.sql<{ n: number }>(`SELECT count(*)::int AS n FROM seats WHERE screen_id = $1`, [res.body.id]);
     assert.equal(rows[0]?.n, 7);
     const got = await t.request<ScreenBody>('GET', `/api/v1/screens/${res.body.id}`);
@@ -134,6 +136,60 @@ describe('screens', () => {
     const dup = await t.request<{ code: string }>('POST', `/api/v1/theatres/${th.id}/screens`, { token: admin.token, body });
     assert.equal(dup.status, 409);
     assert.equal(dup.body.code, 'SCREEN_NAME_TAKEN');
+  });
+
+  it('create with aisles: the aisles of each row mark the seats they run after, stored per seat and read back', async () => {
+    const th = await makeTheatre(t, admin);
+    const res = await t.request<ScreenBody>('POST', `/api/v1/theatres/${th.id}/screens`, {
+      token: admin.token,
+      body: {
+        name: 'Aisles',
+        rows: [
+          { label: 'A', seats: 8, category: 'accessible', aisles: [] },
+          { label: 'B', seats: 14, category: 'standard', aisles: [10, 4] },
+          { label: 'C', seats: 6, category: 'standard', aisles: [3] },
+          { label: 'D', seats: 14, category: 'premium' },
+        ],
+      },
+    });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.seatCount, 42);
+    const aisles = (body: ScreenBody) => body.seats.filter((s) => s.aisleAfter).map((s) => `${s.row}${s.number}`);
+    assert.deepEqual(aisles(res.body), ['B4', 'B10', 'C3']);
+    assert.equal(res.body.seats.find((s) => s.row === 'B' && s.number === 5)?.aisleAfter, false);
+    const stored = await t.sql<{ seat: string }>(
+      `SELECT row_label || number AS seat FROM seats WHERE screen_id = $1 AND aisle_after ORDER BY row_index, number`,
+      [res.body.id],
+    );
+    assert.deepEqual(stored.map((r) => r.seat), ['B4', 'B10', 'C3']);
+    const got = await t.request<ScreenBody>('GET', `/api/v1/screens/${res.body.id}`);
+    assert.deepEqual(got.body, res.body);
+  });
+
+  it('create: bad aisles → 422 naming rows.<i>.aisles.<j> (0, ≥ seats, twice, not an integer, too many); nothing stored', async () => {
+    const th = await makeTheatre(t, admin);
+    const create = (rows: unknown[]) =>
+      t.request<{ code: string; errors: { path: string }[] }>('POST', `/api/v1/theatres/${th.id}/screens`, { token: admin.token, body: { name: 'Bad aisles', rows } });
+    const bad = await create([
+      { label: 'A', seats: 10, category: 'standard', aisles: [0, 4] },
+      { label: 'B', seats: 10, category: 'standard', aisles: [4, 10, 11] },
+      { label: 'C', seats: 10, category: 'standard', aisles: [3, 7, 3] },
+      { label: 'D', seats: 10, category: 'standard', aisles: [2.5, '5'] },
+      { label: 'E', seats: 1, category: 'standard', aisles: [1] },
+    ]);
+    assert.equal(bad.status, 422, bad.text);
+    assert.equal(bad.body.code, 'VALIDATION_FAILED');
+    assert.deepEqual(bad.body.errors.map((e) => e.path).sort(), ['rows.0.aisles.0', 'rows.1.aisles.1', 'rows.1.aisles.2', 'rows.2.aisles.2', 'rows.3.aisles.0', 'rows.3.aisles.1', 'rows.4.aisles.0']);
+    const tooMany = await create([{ label: 'A', seats: 30, category: 'standard', aisles: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] }]);
+    assert.equal(tooMany.status, 422);
+    assert.deepEqual(tooMany.body.errors.map((e) => e.path), ['rows.0.aisles']);
+    const notList = await create([{ label: 'A', seats: 30, category: 'standard', aisles: 4 }]);
+    assert.equal(notList.status, 422);
+    assert.deepEqual(notList.body.errors.map((e) => e.path), ['rows.0.aisles']);
+    assert.equal((await t.sql(`SELECT 1 FROM screens WHERE theatre_id = $1`, [th.id])).length, 0, 'nothing stored');
+    // The largest allowed: ten aisles, the last after the row's last seat but one.
+    const ok = await create([{ label: 'A', seats: 30, category: 'standard', aisles: [1, 2, 3, 4, 5, 6, 7, 8, 9, 29] }]);
+    assert.equal(ok.status, 201, ok.text);
   });
 
   it('create: on an unknown theatre → 404', async () => {

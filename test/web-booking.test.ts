@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { createSigner } from 'fast-jwt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, screenshot, skipBrowser, watchPage } from './browser.ts';
 import { makeShow, seatMap, type SeatMapSeat, type Show } from './builders.ts';
@@ -390,5 +391,36 @@ describe('booking web app in Chromium', { skip: skipBrowser }, () => {
     await settle(phone.page);
     await screenshot(phone.page, 'mobile-seat-map');
     assert.deepEqual([...problems(), ...phone.problems()], []);
+  });
+
+  it('refreshes an expired access token without the user noticing: My bookings loads with the stored refresh token, and the page keeps the rotated pair', async () => {
+    const { show, seat } = await newShow();
+    const user = await signUp(t, { name: 'Tess Token' });
+    const hold = await t.request<{ id: string }>('POST', '/api/v1/bookings', { token: user.token, body: { showId: show.id, seatIds: [seat('C', 3).id] } });
+    assert.equal(hold.status, 201, hold.text);
+    // The same claims (user, token version, sign-in), issued an hour ago and expired since.
+    const claims = JSON.parse(Buffer.from(user.token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+    const rest = Object.fromEntries(Object.entries(claims).filter(([k]) => k !== 'iat' && k !== 'exp'));
+    const expired = createSigner({ key: t.config.jwtSecret, algorithm: 'HS256', clockTimestamp: Date.now() - 3_600_000, expiresIn: 60_000 })(rest);
+    const refused = await t.request('GET', '/api/v1/bookings', { token: expired });
+    assert.equal(refused.status, 401, 'the API refuses the expired token');
+
+    const { page, problems } = await open('/#/bookings', { user: { ...user, token: expired } });
+    await page.locator(`article.booking`).first().waitFor();
+    assert.match(await page.locator('#who').innerText(), /Tess Token/);
+    assert.equal(new URL(page.url()).hash, '#/bookings', 'no detour to the sign-in page');
+    const stored: unknown = await page.evaluate("JSON.parse(localStorage.getItem('marquee.tokens'))");
+    assert.ok(typeof stored === 'object' && stored !== null && 'refreshToken' in stored && 'accessToken' in stored);
+    assert.notEqual(stored.refreshToken, user.refreshToken, 'the rotated refresh token is kept (the old one is spent)');
+    assert.notEqual(stored.accessToken, expired);
+    const [session] = await t.sql<{ live: number }>(`SELECT count(*)::int AS live FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL AND used_at IS NULL`, [user.id]);
+    assert.equal(session?.live, 1, 'one live sign-in: the refresh happened once');
+    // The three first attempts (the user, upcoming, past) were answered 401, and the client
+    // dropped each body (response.body.cancel()) before retrying: the browser logs the 401s and
+    // reports those requests aborted. Nothing else may fail.
+    const expected = (p: string) =>
+      /^console: Failed to load resource: the server responded with a status of 401/.test(p) || /^failed: .*\/api\/v1\/(me|bookings\?\S*) net::ERR_ABORTED$/.test(p);
+    assert.ok(problems().filter(expected).length <= 6);
+    assert.deepEqual(problems().filter((p) => !expected(p)), []);
   });
 });

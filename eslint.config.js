@@ -25,6 +25,18 @@ export default tseslint.config(
     },
   },
   {
+    // The web app renders API data (titles, names) as text only: no HTML parsing of strings.
+    files: ['web/src/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML'].map((property) => ({ property, message: 'Build DOM nodes (web/src/dom.ts) or set textContent: API data is text.' })),
+        { property: 'insertAdjacentHTML', message: 'Build DOM nodes (web/src/dom.ts): API data is text.' },
+        { object: 'document', property: 'write', message: 'Build DOM nodes (web/src/dom.ts).' },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js', '.dependency-cruiser.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

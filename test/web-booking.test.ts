@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { createSigner } from 'fast-jwt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, screenshot, skipBrowser, watchPage } from './browser.ts';
-import { makeShow, seatMap, type SeatMapSeat, type Show } from './builders.ts';
+import { makeMovie, makeScreen, makeShow, makeTheatre, seatMap, type SeatMapSeat, type Show } from './builders.ts';
 import { signUp, signUpAdmin, type SignedIn, type TestApp, startTestApp } from './helpers.ts';
 
 /** Wide enough (16 seats) that a 375 px phone scrolls the map sideways, with three categories. */
@@ -422,5 +422,24 @@ describe('booking web app in Chromium', { skip: skipBrowser }, () => {
       /^console: Failed to load resource: the server responded with a status of 401/.test(p) || /^failed: .*\/api\/v1\/(me|bookings\?\S*) net::ERR_ABORTED$/.test(p);
     assert.ok(problems().filter(expected).length <= 6);
     assert.deepEqual(problems().filter((p) => !expected(p)), []);
+  });
+
+  it('shows hostile catalogue text and names as text: markup in a title, a theatre, a screen and a user name runs nothing', async () => {
+    const markup = '<img src=x onerror="window.pwned=1">';
+    const movie = await makeMovie(t, admin, { title: `Pwn ${markup}` });
+    const theatre = await makeTheatre(t, admin, { name: `<script>window.pwned=2</script>Hall`, city: 'Xss City' });
+    const screen = await makeScreen(t, admin, { theatreId: theatre.id, rows: [{ label: 'A', seats: 6, category: 'standard' }] });
+    const show = await makeShow(t, admin, { movieId: movie.id, screenId: screen.id, prices: { standard: 1000 } });
+    const user = await signUp(t, { name: `<b onmouseover="window.pwned=3">Mallory</b>` });
+    const { page, problems } = await open(`/#/shows/${show.id}`, { user });
+    await waitLive(page);
+    const text = await page.locator('main').innerText();
+    assert.ok(text.includes(`Pwn ${markup}`), 'the title is shown as the text it is');
+    assert.ok(text.includes('<script>window.pwned=2</script>Hall'));
+    assert.ok((await page.locator('#who').innerText()).includes('<b onmouseover='));
+    await page.locator('#who').hover();
+    assert.equal(await page.evaluate('typeof window.pwned'), 'undefined', 'nothing ran');
+    assert.equal(await page.locator('main img[src="x"], main script, header b').count(), 0, 'no element was made from the text');
+    assert.deepEqual(problems(), []);
   });
 });

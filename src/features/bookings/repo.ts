@@ -210,8 +210,15 @@ const ORDERS: Record<HistoryWhen | 'created', { column: string; filter: string; 
 
 const viewSelect = (cursorColumn: string) => VIEW_SELECT.replace('%CURSOR_COLUMN%', cursorColumn);
 
+const FIND_BOOKING_VIEWS = `${viewSelect('b.created_at')} WHERE b.id = ANY($1::uuid[])`;
+
+/**
+ * A named statement: each connection parses and plans it once, not on every read (seven
+ * joins and three laterals; the plan does not depend on the ids). Measured with
+ * `npx tsx bench/stack.ts --only booking`: 873 → 1,113 reads/s.
+ */
 export async function findBookingViews(db: Queryable, ids: string[]) {
-  const { rows } = await db.query<BookingViewRow>(`${viewSelect('b.created_at')} WHERE b.id = ANY($1::uuid[])`, [ids]);
+  const { rows } = await db.query<BookingViewRow>({ name: 'find-booking-views', text: FIND_BOOKING_VIEWS, values: [ids] });
   return rows;
 }
 

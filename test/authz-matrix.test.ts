@@ -130,7 +130,7 @@ const ROWS: Row[] = [
   { method: 'POST', route: '/api/v1/bookings/{id}/cancel', expect: [401, 200, 404, 200], make: async () => ({ path: `/api/v1/bookings/${await customerBooking()}/cancel` }) },
 
   { method: 'POST', route: '/api/v1/tickets/check-in', expect: [401, 403, 403, 200], staff: 200, make: async () => ({ path: '/api/v1/tickets/check-in', body: { code: await ticketCode() } }) },
-  { method: 'GET', route: '/api/v1/tickets/{code}/qr.svg', expect: [200, 200, 200, 200], make: async () => ({ path: `/api/v1/tickets/${encodeURIComponent(await ticketCode())}/qr.svg` }) },
+  { method: 'GET', route: '/api/v1/tickets/{code}/qr.svg', expect: [401, 200, 404, 200], staff: 200, make: async () => ({ path: `/api/v1/tickets/${encodeURIComponent(await ticketCode())}/qr.svg` }) },
 
   { method: 'POST', route: '/api/v1/payments/webhook', expect: [401, 401, 401, 401], make: fixed('/api/v1/payments/webhook', { id: 'evt', type: 'payment.succeeded', bookingId: randomUUID(), amount: 1, currency: 'USD' }) },
 ];

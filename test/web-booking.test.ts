@@ -158,7 +158,7 @@ describe('booking web app in Chromium', { skip: skipBrowser }, () => {
     assert.match(await booking.innerText(), /Row C, seats 7 and 8/i);
     const qrs = booking.locator('img.qr');
     assert.equal(await qrs.count(), 2);
-    await until(page, "[...document.querySelectorAll('article.booking img.qr')].every((img) => img.complete)", 'the QR images to load');
+    await until(page, "[...document.querySelectorAll('article.booking img.qr')].every((img) => img.complete && img.naturalWidth > 0)", 'the QR images to load');
     const widths: unknown = await page.evaluate("[...document.querySelectorAll('article.booking img.qr')].map((img) => img.naturalWidth)");
     assert.ok(Array.isArray(widths) && widths.length === 2 && widths.every((w) => typeof w === 'number' && w > 0), `QR images loaded: ${JSON.stringify(widths)}`);
     for (const code of await booking.locator('.ticket-code').allInnerTexts()) assert.match(code, /^[A-Za-z0-9._~-]{16,}$/);

@@ -12,7 +12,7 @@ export async function checkIn(code: string, showId: string | undefined): Promise
     .catch(() => undefined);
   if (result === undefined) return { kind: 'offline' };
   const { data, error, response } = result;
-  if (data !== undefined) return { kind: 'admit', seat: data.seat, show: data.show, holder: data.holder.name };
+  if (data !== undefined) return { kind: 'admit', seat: data.seat, show: data.show, holder: data.holderName };
   switch (response.status) {
     case 404:
       return { kind: 'invalid' };

@@ -563,9 +563,9 @@ export interface paths {
         };
         /**
          * The QR image of a ticket code (SVG)
-         * @description The QR code (error correction M) of the ticket code, for an <img>: no token needed, the code itself is the secret. Cacheable for good (Cache-Control: public, max-age=31536000, immutable): the image of a code never changes. Percent-encode the code in the path.
+         * @description The QR code (error correction M) of the ticket code, for the booking’s owner, staff and admins; anyone else’s ticket is 404, like a code that does not verify. The browser may keep it for good (Cache-Control: private, max-age=31536000, immutable): the image of a code never changes. Percent-encode the code in the path.
          *
-         *     Public: no token needed.
+         *     Needs a bearer access token.
          */
         get: operations["getTicketQr"];
         put?: never;
@@ -675,9 +675,7 @@ export interface components {
             };
             show: components["schemas"]["TicketShow"];
             /** @description Whose booking it is: the name only, for the usher to greet. */
-            holder: {
-                name: string;
-            };
+            holderName: string;
         };
         Movie: {
             /** Format: uuid */
@@ -4301,7 +4299,20 @@ export interface operations {
                     };
                 };
             };
-            /** @description NOT_FOUND: the code does not verify */
+            /** @description UNAUTHENTICATED */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "UNAUTHENTICATED";
+                    };
+                };
+            };
+            /** @description NOT_FOUND: the code does not verify, or the ticket is not yours */
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

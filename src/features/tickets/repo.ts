@@ -43,3 +43,13 @@ export async function checkIn(db: Queryable, c: { ticketId: string; showId: stri
   return rows[0] as CheckInRow;
 }
 
+
+/** The user whose booking a ticket belongs to, or undefined for no such ticket. */
+export async function ticketOwner(db: Queryable, ticketId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ user_id: string }>({
+    name: 'ticket_owner',
+    text: 'SELECT b.user_id FROM tickets tk JOIN bookings b ON b.id = tk.booking_id WHERE tk.id = $1',
+    values: [ticketId],
+  });
+  return rows[0]?.user_id;
+}

@@ -3,8 +3,11 @@ import { problem } from '../../http/schemas.ts';
 import { checkInBody, checkInSchema, codeParams } from './schemas.ts';
 import type { TicketService } from './service.ts';
 
-/** A code's image never changes (a code is its ticket's for good): caches may keep it a year. */
-const QR_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/**
+ * A code's image never changes (a code is its ticket's for good), so the browser may keep it a
+ * year; only the browser: the code is the ticket, never for a shared cache.
+ */
+const QR_CACHE_CONTROL = 'private, max-age=31536000, immutable';
 
 export function ticketRoutes(ctx: RouteContext, tickets: TicketService): void {
   const tag = 'Tickets';
@@ -46,17 +49,20 @@ export function ticketRoutes(ctx: RouteContext, tickets: TicketService): void {
       tag,
       summary: 'The QR image of a ticket code (SVG)',
       description:
-        'The QR code (error correction M) of the ticket code, for an <img>: no token needed, the code itself is the secret. ' +
-        `Cacheable for good (Cache-Control: ${QR_CACHE_CONTROL}): the image of a code never changes. Percent-encode the code in the path.`,
-      access: 'public',
+        'The QR code (error correction M) of the ticket code, for the booking’s owner, staff and admins; anyone else’s ticket is 404, ' +
+        'like a code that does not verify. ' +
+        `The browser may keep it for good (Cache-Control: ${QR_CACHE_CONTROL}): the image of a code never changes. Percent-encode the code in the path.`,
+      access: 'user',
+      noStore: false,
       params: codeParams,
       responses: {
         200: { description: 'The QR image', contentType: 'image/svg+xml' },
-        404: problem('NOT_FOUND: the code does not verify'),
+        404: problem('NOT_FOUND: the code does not verify, or the ticket is not yours'),
       },
     },
-    async ({ params }, _req, res) => {
-      const svg = await tickets.qrSvg(params.code);
+    async ({ params, user }, _req, res) => {
+      if (user === undefined) return;
+      const svg = await tickets.qrSvg(user, params.code);
       res.setHeader('Cache-Control', QR_CACHE_CONTROL);
       res.type('image/svg+xml').send(svg);
     },

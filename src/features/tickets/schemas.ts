@@ -52,7 +52,7 @@ export const checkInSchema = z
     ticket: ticketSchema,
     seat: z.object({ id: z.uuid(), row: z.string(), number: z.number().int(), category: z.string() }),
     show: ticketShowSchema,
-    holder: z.object({ name: z.string() }).describe('Whose booking it is: the name only, for the usher to greet.'),
+    holderName: z.string().describe('Whose booking it is: the name only, for the usher to greet.'),
   })
   .meta({ id: 'CheckIn' });
 export type CheckInDto = z.infer<typeof checkInSchema>;

@@ -46,16 +46,23 @@ export function createTicketService(deps: TicketDeps) {
         case 'already_checked_in':
           throw alreadyCheckedIn(r.ticket.checkedInAt ?? '');
         case 'checked_in':
-          return { ticket: ticketWithCode(codec, r.ticket), seat: r.seat, show: r.show, holder: r.holder };
+          return { ticket: ticketWithCode(codec, r.ticket), seat: r.seat, show: r.show, holderName: r.holder.name };
       }
     },
 
     /**
-     * The QR image (SVG) of a code that verifies; no database: the code is the secret, and its
-     * image never changes. @throws NOT_FOUND for a code that does not verify.
+     * The QR image (SVG) of a ticket, for its booking's owner, staff and admins. The code is
+     * verified first (no query for a forged one); then one indexed read says whose it is.
+     * @throws NOT_FOUND for a code that does not verify, no such ticket, or someone else's
+     * ticket (never 403: no existence leak).
      */
-    async qrSvg(code: string): Promise<string> {
-      if (codec.verify(code) === undefined) throw ticketNotFound();
+    async qrSvg(user: AuthUser, code: string): Promise<string> {
+      const ticketId = codec.verify(code);
+      if (ticketId === undefined) throw ticketNotFound();
+      if (user.role !== 'staff' && user.role !== 'admin') {
+        const owner = await repo.ticketOwner(db.pool, ticketId);
+        if (owner !== user.id) throw ticketNotFound();
+      }
       return QRCode.toString(code, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
     },
   };

@@ -31,7 +31,7 @@ interface CheckIn {
   ticket: Ticket;
   seat: { id: string; row: string; number: number; category: string };
   show: { id: string; startsAt: string; movie: { id: string; title: string }; theatre: { id: string; name: string; city: string }; screen: { id: string; name: string } };
-  holder: { name: string };
+  holderName: string;
 }
 type CheckInAnswer = CheckIn & Problem & { checkedInAt?: string; show?: CheckIn['show'] };
 
@@ -226,22 +226,37 @@ describe('tickets of a booking', () => {
 });
 
 describe('QR images', () => {
-  it('GET /tickets/{code}/qr.svg, no token → 200 image/svg+xml, cacheable for good; the same image every time', async () => {
-    const { ticket } = await bought(1);
-    const res = await t.request('GET', `/api/v1/tickets/${encodeURIComponent(ticket.code)}/qr.svg`);
+  it('GET /tickets/{code}/qr.svg → 200 image/svg+xml for the owner, staff and admins, kept by the browser only; the same image every time', async () => {
+    const { u, ticket } = await bought(1);
+    const path = `/api/v1/tickets/${encodeURIComponent(ticket.code)}/qr.svg`;
+    const res = await t.request('GET', path, { token: u.token });
     assert.equal(res.status, 200, res.text);
     assert.match(res.headers.get('content-type') ?? '', /^image\/svg\+xml/);
-    assert.match(res.headers.get('cache-control') ?? '', /public/);
+    assert.match(res.headers.get('cache-control') ?? '', /^private\b/, 'never in a shared cache: the code is the ticket');
     assert.ok(Number(/max-age=(\d+)/.exec(res.headers.get('cache-control') ?? '')?.[1]) >= 86_400 * 30);
     assert.match(res.text, /<svg[\s\S]*<\/svg>\s*$/);
-    const again = await t.request('GET', `/api/v1/tickets/${encodeURIComponent(ticket.code)}/qr.svg`);
-    assert.equal(again.text, res.text);
+    for (const who of [u, staff, admin]) {
+      const again = await t.request('GET', path, { token: who.token });
+      assert.equal(again.status, 200, again.text);
+      assert.equal(again.text, res.text);
+    }
+  });
+
+  it('someone else’s ticket → 404 (as if there were none); no token → 401', async () => {
+    const { ticket } = await bought(1);
+    const path = `/api/v1/tickets/${encodeURIComponent(ticket.code)}/qr.svg`;
+    const other = await t.request<Problem>('GET', path, { token: user().token });
+    assert.equal(other.status, 404, other.text);
+    assert.equal(other.body.code, 'NOT_FOUND');
+    assert.ok(!other.text.includes('<svg'));
+    const anonymous = await t.request<Problem>('GET', path);
+    assert.equal(anonymous.status, 401, anonymous.text);
   });
 
   it('a tampered, made-up or over-long code → 404 problem, not an image', async () => {
     const { ticket } = await bought(1);
     for (const code of [tamper(ticket.code), tamper(ticket.code, 3), 'mq1' + 'A'.repeat(40), 'hello', 'x'.repeat(500)]) {
-      const res = await t.request<Problem>('GET', `/api/v1/tickets/${encodeURIComponent(code)}/qr.svg`);
+      const res = await t.request<Problem>('GET', `/api/v1/tickets/${encodeURIComponent(code)}/qr.svg`, { token: admin.token });
       assert.equal(res.status, 404, `${code}: ${res.text}`);
       assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
       assert.equal(res.body.code, 'NOT_FOUND');
@@ -250,13 +265,13 @@ describe('QR images', () => {
 });
 
 describe('check-in', () => {
-  it('first scan → 200 with the ticket checked in, seat, show and holder; the row says when and by whom; the booking shows it', async () => {
+  it('first scan → 200 with the ticket checked in, seat, show and holderName; the row says when and by whom; the booking shows it', async () => {
     const { u, show, booking, ticket } = await bought(1);
     const before = Date.now();
     const res = await checkIn(ticket.code, { showId: show.id });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.headers.get('cache-control'), 'no-store');
-    assert.deepEqual(Object.keys(res.body), ['ticket', 'seat', 'show', 'holder']);
+    assert.deepEqual(Object.keys(res.body), ['ticket', 'seat', 'show', 'holderName']);
     assert.equal(res.body.ticket.id, ticket.id);
     assert.equal(res.body.ticket.code, ticket.code);
     assert.equal(res.body.ticket.status, 'checked_in');
@@ -268,7 +283,7 @@ describe('check-in', () => {
     assert.equal(res.body.show.movie.id, show.movieId);
     assert.equal(res.body.show.theatre.id, show.theatreId);
     assert.equal(res.body.show.screen.id, show.screenId);
-    assert.deepEqual(res.body.holder, { name: 'Bulk User' });
+    assert.equal(res.body.holderName, 'Bulk User');
     const [row] = await ticketRows(booking.id);
     assert.equal(row?.checked_in_by, staff.id);
     assert.equal(row?.checked_in_at?.toISOString(), res.body.ticket.checkedInAt);

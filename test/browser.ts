@@ -46,3 +46,21 @@ export function watchPage(page: Page): { problems: () => string[] } {
   page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
   return { problems: () => [...problems] };
 }
+
+/**
+ * Polls a page expression until it is true. (page.waitForFunction evaluates its string with
+ * eval, which the pages' CSP, script-src 'self', rightly refuses.)
+ */
+export async function until(page: Page, expression: string, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await page.evaluate(expression)) !== true) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Before a screenshot: no hover look, and every transition over. */
+export async function settle(page: Page): Promise<void> {
+  await page.mouse.move(0, 0);
+  await until(page, 'document.getAnimations().length === 0', 'transitions to end');
+}

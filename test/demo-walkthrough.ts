@@ -15,8 +15,8 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, screenshot } from './browser.ts';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, screenshot, settle, until } from './browser.ts';
 
 const args = process.argv.slice(2);
 const base = (args.find((a) => !a.startsWith('--')) ?? 'http://localhost:3000').replace(/\/$/, '');
@@ -42,20 +42,6 @@ function usherCredentials(): { email: string; password: string } {
   const fromFile = { email: field('email'), password: field('password') };
   check(fromFile.email !== undefined && fromFile.password !== undefined, `${file} does not name an email and a password`);
   return { email: fromFile.email, password: fromFile.password };
-}
-
-/** Polls a page expression (waitForFunction's eval is refused by the page's CSP, rightly). */
-async function until(page: Page, expression: string, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await page.evaluate(expression)) !== true) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function settle(page: Page): Promise<void> {
-  await page.mouse.move(0, 0);
-  await until(page, 'document.getAnimations().length === 0', 'transitions to end');
 }
 
 async function walk(browser: Browser): Promise<void> {
@@ -120,7 +106,7 @@ async function walk(browser: Browser): Promise<void> {
   await buyer.getByRole('link', { name: 'My bookings' }).first().click();
   const booking = buyer.locator('article.booking').first();
   await booking.waitFor();
-  await until(buyer, "[...document.querySelectorAll('article.booking img.qr')].every((img) => img.complete && img.naturalWidth > 0)", 'the QR images to load');
+  await until(buyer, "[...document.querySelectorAll('article.booking img.qr')].every((img) => img.complete && img.naturalWidth > 0)", 'the QR images to load', 10_000);
   const codes = await booking.locator('.ticket-code').allInnerTexts();
   check(codes.length === 2, `My bookings shows two ticket codes (saw ${codes.length})`);
   step('paid; My bookings shows the booking with two tickets and their QR codes');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createSigner } from 'fast-jwt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, screenshot, skipBrowser, watchPage } from './browser.ts';
+import { launchBrowser, screenshot, settle, skipBrowser, until, watchPage } from './browser.ts';
 import { makeMovie, makeScreen, makeShow, makeTheatre, seatMap, type SeatMapSeat, type Show } from './builders.ts';
 import { signUp, signUpAdmin, type SignedIn, type TestApp, startTestApp } from './helpers.ts';
 
@@ -74,22 +74,6 @@ describe('booking web app in Chromium', { skip: skipBrowser }, () => {
     return { page, problems };
   }
 
-  /**
-   * Polls a page expression until it is true. (page.waitForFunction evaluates its string with
-   * eval, which the page's CSP, script-src 'self', rightly refuses.)
-   */
-  async function until(page: Page, expression: string, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await page.evaluate(expression)) !== true) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  /** Before a screenshot: no hover look, and the seats' colour transitions over. */
-  async function settle(page: Page): Promise<void> {
-    await page.mouse.move(0, 0);
-    await until(page, 'document.getAnimations().length === 0', 'transitions to end');
-  }
   const seatButton = (page: Page, s: SeatMapSeat) => page.locator(`button.seat[data-seat-id="${s.id}"]`);
   const waitLive = (page: Page) => page.locator('.live[data-live="true"]').waitFor({ timeout: 10_000 });
 

@@ -188,11 +188,13 @@ const VIEW_SELECT = `
        WHERE bs.booking_id = b.id
     ) st
     CROSS JOIN LATERAL (
-      SELECT coalesce(json_agg(json_build_object('id', tk.id, 'seatId', tk.show_seat_id, 'status', ticket_status(b.status, tk.checked_in_at),
-                                                 'checkedInAt', api_timestamp(tk.checked_in_at))
-                      ORDER BY ss.row_index, ss.number), '[]') AS tickets
-        FROM tickets tk JOIN show_seats ss ON ss.id = tk.show_seat_id
-       WHERE tk.booking_id = b.id
+      -- Only a confirmation issues tickets, and it sets confirmed_at: a booking never confirmed has none.
+      SELECT CASE WHEN b.confirmed_at IS NULL THEN '[]'::json ELSE (
+        SELECT coalesce(json_agg(json_build_object('id', tk.id, 'seatId', tk.show_seat_id, 'status', ticket_status(b.status, tk.checked_in_at),
+                                                   'checkedInAt', api_timestamp(tk.checked_in_at))
+                        ORDER BY ss.row_index, ss.number), '[]')
+          FROM tickets tk JOIN show_seats ss ON ss.id = tk.show_seat_id
+         WHERE tk.booking_id = b.id) END AS tickets
     ) tk`;
 
 export type HistoryWhen = 'upcoming' | 'past';

@@ -372,8 +372,18 @@ describe('booking web app in Chromium', { skip: skipBrowser }, () => {
     assert.ok(pageWidth !== undefined && pageWidth <= 375, `the page itself is ${pageWidth} px wide`);
     assert.ok(mapWidth !== undefined && boxWidth !== undefined && mapWidth > boxWidth, 'the map scrolls sideways inside its box');
     assert.ok(scrolled !== undefined && scrolled > 0, 'and starts at its middle, below the centre of the screen');
+    // The panel is below the map on a phone: a bar fixed to the bottom keeps the picks and the way to Hold in sight.
+    const bar = phone.page.locator('#pick-bar');
+    assert.ok(await bar.isVisible(), 'the pick bar shows on a phone once seats are picked');
+    assert.match((await bar.innerText()).replace(/\s+/g, ' '), /2 seats · \$24\.00/);
+    const barBox = await bar.boundingBox();
+    assert.ok(barBox !== null && Math.abs(barBox.y + barBox.height - 740) < 2, 'at the bottom of the screen');
     await settle(phone.page);
     await screenshot(phone.page, 'mobile-seat-map');
+    await bar.getByRole('button', { name: 'Review and hold' }).click();
+    assert.equal(await phone.page.locator('#hold:focus').count(), 1, 'it leads to the Hold button');
+    assert.ok(await phone.page.locator('#hold').isVisible());
+    assert.equal(await page.locator('#pick-bar').isVisible(), false, 'no bar on a wide screen, where the panel sits beside the map');
     assert.deepEqual([...problems(), ...phone.problems()], []);
   });
 

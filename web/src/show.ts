@@ -66,6 +66,12 @@ export async function showPage(ctx: PageContext): Promise<void> {
   const live = h('p', { class: 'live', 'data-live': 'false' }, 'Connecting…');
   const messages = h('div', { class: 'messages', 'aria-live': 'polite' });
   const panel = h('div', { class: 'panel-body' });
+  /**
+   * On a narrow screen the panel is below the map, out of sight while picking: a bar fixed to
+   * the bottom shows the picks and their total and takes the visitor to the panel's Hold button
+   * (one hold action, in one place; the bar only leads there). Hidden by CSS on wide screens.
+   */
+  const pickBar = h('div', { class: 'pick-bar', id: 'pick-bar', hidden: true });
   let phase: Phase = { kind: 'picking' };
   /** While a hold request is out, "my" seats turning held in the stream is the hold itself, not a loss. */
   let holding = false;
@@ -123,6 +129,21 @@ export async function showPage(ctx: PageContext): Promise<void> {
     if (phase.kind === 'picking') replace(panel, ...pickingPanel());
     else if (phase.kind === 'held') replace(panel, ...heldPanel(phase.booking));
     else replace(panel, ...confirmedPanel(phase.booking));
+    renderPickBar();
+  }
+
+  function renderPickBar(): void {
+    const seats = phase.kind === 'picking' && bookable ? pickedSeats() : [];
+    pickBar.hidden = seats.length === 0;
+    if (seats.length === 0) return;
+    const total = seats.reduce((sum, s) => sum + s.price, 0);
+    const go = h('button', { type: 'button', class: 'primary' }, 'Review and hold');
+    go.addEventListener('click', () => {
+      const hold = panel.querySelector<HTMLButtonElement>('#hold');
+      hold?.scrollIntoView({ block: 'center' });
+      hold?.focus({ preventScroll: true });
+    });
+    replace(pickBar, h('p', {}, h('strong', {}, `${seats.length} seat${seats.length === 1 ? '' : 's'}`), ` · ${money(total, currency)}`), go);
   }
 
   function pickingPanel(): Child[] {
@@ -452,6 +473,7 @@ export async function showPage(ctx: PageContext): Promise<void> {
         h('section', { class: 'map-area', 'aria-labelledby': 'map-title' }, h('h2', { id: 'map-title', class: 'visually-hidden' }, 'Seats'), live, legend(map, currency), map.element),
         h('aside', { class: 'panel', 'aria-label': 'Your booking' }, messages, panel),
       ),
+      pickBar,
     ),
   );
   map.centre();

@@ -4,15 +4,8 @@
  * way round, so two transactions can queue on each other but never deadlock.
  */
 import type { Queryable } from '../../db/pool.ts';
+import type { TicketRow } from '../tickets/schemas.ts';
 import type { BookingDto, BookingStatus } from './schemas.ts';
-
-/** A ticket as the database lists it (booking_document(), the view below): the API's Ticket without its code, which the service adds. */
-export interface TicketRow {
-  id: string;
-  seatId: string;
-  status: 'valid' | 'checked_in' | 'void';
-  checkedInAt: string | null;
-}
 
 /** The booking as booking_document() (migrations 009, 010) builds it: BookingDto but the tickets' codes. */
 export type BookingDocument = Omit<BookingDto, 'tickets'> & { tickets: TicketRow[] };

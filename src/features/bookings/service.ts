@@ -14,7 +14,7 @@ import type { ServiceMetrics as Metrics } from '../../domain/metrics.ts';
 import { decodeCursor, toPage } from '../../domain/paging.ts';
 import type { PaymentService } from '../payments/service.ts';
 import type { ShowService } from '../shows/service.ts';
-import type { TicketCodec } from '../tickets/codes.ts';
+import { ticketWithCode, type TicketCodec } from '../tickets/codes.ts';
 import { bestBlock } from './best-seats.ts';
 import {
   bookingCancelled,
@@ -30,7 +30,6 @@ import {
 } from './errors.ts';
 import * as repo from './repo.ts';
 import type { BookingDto, BookingStatus, HoldBody } from './schemas.ts';
-import type { TicketDto } from '../tickets/schemas.ts';
 
 export interface BookingDeps {
   db: Db;
@@ -53,17 +52,9 @@ export interface BookingDeps {
 
 const cursorSchema = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 
-/**
- * The API's tickets from the database's: each gains its code, computed from its id (the same
- * every time), in the key order of the Ticket schema.
- */
-function ticketsOf(codes: TicketCodec, tickets: repo.TicketRow[]): TicketDto[] {
-  return tickets.map((t) => ({ id: t.id, seatId: t.seatId, code: codes.encode(t.id), status: t.status, checkedInAt: t.checkedInAt }));
-}
-
 /** A booking document from SQL (booking_document()) as the API answers it: the tickets get their codes. */
 function fromDocument(codes: TicketCodec, doc: repo.BookingDocument): BookingDto {
-  return { ...doc, tickets: ticketsOf(codes, doc.tickets) };
+  return { ...doc, tickets: doc.tickets.map((t) => ticketWithCode(codes, t)) };
 }
 
 function toDto(codes: TicketCodec, v: repo.BookingViewRow): BookingDto {
@@ -73,7 +64,7 @@ function toDto(codes: TicketCodec, v: repo.BookingViewRow): BookingDto {
     showId: v.show_id,
     status: v.status,
     seats: v.seats,
-    tickets: ticketsOf(codes, v.tickets),
+    tickets: v.tickets.map((t) => ticketWithCode(codes, t)),
     total: v.total,
     currency: v.currency,
     expiresAt: v.expires_at.toISOString(),

@@ -15,6 +15,7 @@
  * prefix) can be told apart without trying every key.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { TicketDto, TicketRow } from './schemas.ts';
 
 const PREFIX = 'mq1';
 const ID_BYTES = 16;
@@ -70,4 +71,9 @@ export function createTicketCodec(key: Buffer): TicketCodec {
       return timingSafeEqual(bytes.subarray(ID_BYTES), tag(id)) ? uuidOf(id) : undefined;
     },
   };
+}
+
+/** The API's Ticket from the database's: the code added, in the key order of the Ticket schema. */
+export function ticketWithCode(codec: TicketCodec, t: TicketRow): TicketDto {
+  return { id: t.id, seatId: t.seatId, code: codec.encode(t.id), status: t.status, checkedInAt: t.checkedInAt };
 }

@@ -4,16 +4,9 @@
  * feature's view; this feature only checks them in.
  */
 import type { Queryable } from '../../db/pool.ts';
+import type { TicketRow } from './schemas.ts';
 
 export type CheckInOutcome = 'checked_in' | 'already_checked_in' | 'void' | 'wrong_show' | 'not_found';
-
-/** The ticket as ticket_check_in() builds it: the API's Ticket without its code. */
-export interface TicketRow {
-  id: string;
-  seatId: string;
-  status: 'valid' | 'checked_in' | 'void';
-  checkedInAt: string | null;
-}
 
 export interface CheckInRow {
   outcome: CheckInOutcome;

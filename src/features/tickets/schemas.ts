@@ -27,6 +27,8 @@ export const ticketSchema = z
   })
   .meta({ id: 'Ticket' });
 export type TicketDto = z.infer<typeof ticketSchema>;
+/** A ticket as the database lists it (booking_document(), the booking reads, ticket_check_in()): the API's Ticket without its code, which the server adds (codes.ts). */
+export type TicketRow = Omit<TicketDto, 'code'>;
 
 export const checkInBody = z.strictObject({
   code: ticketCode,

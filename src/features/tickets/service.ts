@@ -7,19 +7,14 @@ import QRCode from 'qrcode';
 import type { Db } from '../../db/pool.ts';
 import { forbidden } from '../../domain/errors.ts';
 import type { AuthUser } from '../../domain/identity.ts';
-import type { TicketCodec } from './codes.ts';
+import { ticketWithCode, type TicketCodec } from './codes.ts';
 import { alreadyCheckedIn, ticketNotFound, ticketVoid, wrongShow } from './errors.ts';
 import * as repo from './repo.ts';
-import type { CheckInBody, CheckInDto, TicketDto } from './schemas.ts';
+import type { CheckInBody, CheckInDto } from './schemas.ts';
 
 export interface TicketDeps {
   db: Db;
   codec: TicketCodec;
-}
-
-/** The API's Ticket from a ticket as the database lists it (without its code): the code is added here. */
-export function ticketWithCode(codec: TicketCodec, t: repo.TicketRow): TicketDto {
-  return { id: t.id, seatId: t.seatId, code: codec.encode(t.id), status: t.status, checkedInAt: t.checkedInAt };
 }
 
 export function createTicketService(deps: TicketDeps) {

@@ -42,20 +42,21 @@ async function seedOnFirstStart(db: Db, config: Config, logger: Logger): Promise
     progress: (message) => logger.info(`seeding ${message}`),
   });
   logger.info({ movies: r.movies, theatres: r.theatres, screens: r.screens, shows: r.shows, seats: r.seats }, 'demo catalogue loaded');
-  if (r.admin !== undefined) {
-    const file = path.join(config.dataDir, 'demo-admin.txt');
-    mkdirSync(config.dataDir, { recursive: true });
-    writeFileSync(file, `email: ${r.admin.email}\npassword: ${r.admin.password}\n`, { mode: 0o600 });
-    if (r.usher !== undefined) {
-      writeFileSync(path.join(config.dataDir, 'demo-usher.txt'), `email: ${r.usher.email}\npassword: ${r.usher.password}\n`, { mode: 0o600 });
-    }
-    console.log(
-      `\n  Demo admin: ${r.admin.email} / ${r.admin.password}  (also written to ${file})\n` +
-        (r.usher === undefined ? '' : `  Demo usher: ${r.usher.email} / ${r.usher.password}  (staff: checks tickets in at /door; ${path.join(config.dataDir, 'demo-usher.txt')})\n`) +
-        `  Sign in:    curl -X POST localhost:${config.port}/api/v1/auth/login -H 'content-type: application/json' \\\n` +
-        `                -d '{"email":"${r.admin.email}","password":"${r.admin.password}"}'\n`,
-    );
-  }
+  if (r.admin === undefined || r.usher === undefined) return;
+  mkdirSync(config.dataDir, { recursive: true });
+  const keep = (name: string, account: { email: string; password: string }) => {
+    const file = path.join(config.dataDir, name);
+    writeFileSync(file, `email: ${account.email}\npassword: ${account.password}\n`, { mode: 0o600 });
+    return file;
+  };
+  const adminFile = keep('demo-admin.txt', r.admin);
+  const usherFile = keep('demo-usher.txt', r.usher);
+  console.log(
+    `\n  Demo admin: ${r.admin.email} / ${r.admin.password}  (also written to ${adminFile})\n` +
+      `  Demo usher: ${r.usher.email} / ${r.usher.password}  (staff: checks tickets in at /door; ${usherFile})\n` +
+      `  Sign in:    curl -X POST localhost:${config.port}/api/v1/auth/login -H 'content-type: application/json' \\\n` +
+      `                -d '{"email":"${r.admin.email}","password":"${r.admin.password}"}'\n`,
+  );
 }
 
 async function main(): Promise<void> {

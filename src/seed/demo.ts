@@ -179,21 +179,19 @@ export async function seedDemoCatalogue(
   }
 
   if (opts.createAdmin === true) {
-    const email = 'admin@marquee.local';
-    const password = randomBytes(9).toString('base64url');
-    await db.pool.query(
-      `INSERT INTO users (email, name, password_hash, role) VALUES ($1, 'Demo Admin', $2, 'admin')
-       ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = 'admin'`,
-      [email, await hashPassword(password)],
-    );
-    result.admin = { email, password };
-    const usher = { email: 'usher@marquee.local', password: randomBytes(9).toString('base64url') };
-    await db.pool.query(
-      `INSERT INTO users (email, name, password_hash, role) VALUES ($1, 'Demo Usher', $2, 'staff')
-       ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = 'staff'`,
-      [usher.email, await hashPassword(usher.password)],
-    );
-    result.usher = usher;
+    result.admin = await demoAccount(db, 'admin@marquee.local', 'Demo Admin', 'admin');
+    result.usher = await demoAccount(db, 'usher@marquee.local', 'Demo Usher', 'staff');
   }
   return result;
+}
+
+/** A demo account with a fresh random password (an existing one of that email gets it and the role). */
+async function demoAccount(db: Db, email: string, name: string, role: 'admin' | 'staff'): Promise<{ email: string; password: string }> {
+  const password = randomBytes(9).toString('base64url');
+  await db.pool.query(
+    `INSERT INTO users (email, name, password_hash, role) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role`,
+    [email, name, await hashPassword(password), role],
+  );
+  return { email, password };
 }

@@ -5,28 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { artifactsDir, launchBrowser, skipBrowser } from './browser.ts';
 import { startWebServer, stopWebServer } from '../src/server.ts';
 import { makeShow } from './builders.ts';
 import { signUpAdmin, startTestApp, type TestApp } from './helpers.ts';
-
-const repo = path.resolve(import.meta.dirname, '..');
-const artifacts = path.join(repo, '.artifacts');
-
-const candidates = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium'];
-const executablePath = candidates.find((p): p is string => p !== undefined && p !== '' && existsSync(p));
-const missing =
-  executablePath === undefined
-    ? 'chromium-headless-shell is not installed (apt-get install -y chromium-headless-shell, or set CHROMIUM_PATH)'
-    : undefined;
-// In CI a missing browser is a failure, not a skip.
-const skip = missing !== undefined && process.env['CI'] !== 'true' ? missing : false;
 
 /** The machine's first non-loopback IPv4 address; 127.0.0.2 (still not "localhost" to a browser) where there is none. */
 function hostAddress(): string {
@@ -55,8 +44,7 @@ after(async () => {
 
 /** Opens url in the browser; what was requested, the headers of every response, and the page. */
 async function openDocs(url: string, screenshot: string, hostRules: string) {
-  assert.ok(executablePath !== undefined, missing);
-  browser ??= await chromium.launch({ executablePath, args: [`--host-resolver-rules=${hostRules}`] });
+  browser ??= await launchBrowser([`--host-resolver-rules=${hostRules}`]);
   const page = await browser.newPage();
   const requested: string[] = [];
   const failed: string[] = [];
@@ -74,8 +62,8 @@ async function openDocs(url: string, screenshot: string, hostRules: string) {
   } catch (err) {
     throw new Error(`swagger-ui did not draw /api/v1/bookings; failed requests: ${failed.join(', ') || 'none'}`, { cause: err });
   } finally {
-    mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: path.join(artifacts, screenshot), fullPage: false });
+    mkdirSync(artifactsDir, { recursive: true });
+    await page.screenshot({ path: path.join(artifactsDir, screenshot), fullPage: false });
   }
   const operations = await page.locator('.opblock').count();
   await page.close();
@@ -86,7 +74,7 @@ for (const [label, host, screenshot] of [
   ['by the host address', hostAddress(), 'docs-by-address.png'],
   ['by a host name', 'marquee.test', 'docs-by-name.png'],
 ] as const) {
-  it(`GET /docs/ in Chromium over plain http ${label} → swagger-ui draws the operations, nothing upgraded to https, no HSTS`, { skip }, async () => {
+  it(`GET /docs/ in Chromium over plain http ${label} → swagger-ui draws the operations, nothing upgraded to https, no HSTS`, { skip: skipBrowser }, async () => {
     const base = `http://${host}:${port}`;
     const { requested, failed, responses, operations } = await openDocs(`${base}/docs/`, screenshot, `MAP marquee.test ${hostAddress()}`);
     assert.ok(operations >= 10, `only ${operations} operations drawn`);

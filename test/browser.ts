@@ -19,12 +19,12 @@ export const skipBrowser: string | false =
 
 export const artifactsDir = path.resolve(import.meta.dirname, '..', '.artifacts');
 
-/** Launches headless Chromium with the flags this closed network needs. */
-export async function launchBrowser(): Promise<Browser> {
+/** Launches headless Chromium with the flags this closed network needs, plus `extraArgs`. */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   if (chromiumPath === undefined) throw new Error('chromium-headless-shell is not installed (apt-get install -y chromium-headless-shell, or set CHROMIUM_PATH)');
   return chromium.launch({
     executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
 
